@@ -1,0 +1,148 @@
+"""File-based IP address management: one JSON lease file per network, guarded by flock.
+
+``STATE_DIR/NAME.leases`` maps container id -> lease record (ip plus whatever the caller keeps:
+veth, hostname, hosts file, pid and its start time). ``STATE_DIR/NAME.lock`` is the lock file;
+every read-modify-write happens under ``flock(LOCK_EX)``, so concurrent starts never share an
+address. The lease file is replaced atomically (temp, fsync, rename) and removed when empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+
+
+class IpamError(RuntimeError):
+    """No address left, or the requested address is invalid or taken."""
+
+
+def lease_path(state_dir: str, network: str) -> str:
+    return os.path.join(state_dir, f"{network}.leases")
+
+
+@contextlib.contextmanager
+def flocked(path: str) -> Iterator[None]:
+    """Hold an exclusive flock on PATH (created if needed) for the duration of the block."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def atomic_write_json(path: str, data: object) -> None:
+    """Write DATA as JSON to PATH atomically (temp file, fsync, rename)."""
+    d = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{os.path.basename(path)}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class LeaseDB:
+    """The leases of one network; use through :func:`open_leases` (which holds the lock)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.changed = False
+        try:
+            with open(path, encoding="utf-8") as f:
+                self.leases: dict[str, dict] = json.load(f).get("leases", {})
+        except FileNotFoundError:
+            self.leases = {}
+        except (json.JSONDecodeError, AttributeError):
+            raise IpamError(f"{path}: corrupt lease file") from None
+
+    def get(self, cid: str) -> dict | None:
+        return self.leases.get(cid)
+
+    def used(self) -> set[str]:
+        return {rec["ip"] for rec in self.leases.values()}
+
+    def allocate(self, cid: str, subnet: str, gateway: str, want: str | None = None, **info: object) -> str:
+        """Lease an address in SUBNET for CID (WANT if given), recording INFO; return the address."""
+        net = ipaddress.ip_network(subnet, strict=False)
+        reserved = {gateway}
+        used = self.used()
+        if want:
+            try:
+                addr = ipaddress.ip_address(want)
+            except ValueError:
+                raise IpamError(f"invalid address {want!r}") from None
+            if addr not in net or addr in (net.network_address, net.broadcast_address) or want in reserved:
+                raise IpamError(f"address {want} is not usable in {subnet}")
+            if want in used:
+                raise IpamError(f"address {want} is already in use on this network")
+            ip = want
+        else:
+            ip = next((str(a) for a in net.hosts() if str(a) not in used and str(a) not in reserved), "")
+            if not ip:
+                raise IpamError(f"no free address left in {subnet}")
+        self.leases[cid] = {"ip": ip, **info}
+        self.changed = True
+        return ip
+
+    def update(self, cid: str, **info: object) -> None:
+        self.leases[cid].update(info)
+        self.changed = True
+
+    def release(self, cid: str) -> dict | None:
+        """Drop CID's lease; return it (None if it had none)."""
+        rec = self.leases.pop(cid, None)
+        if rec is not None:
+            self.changed = True
+        return rec
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        if self.leases:
+            atomic_write_json(self.path, {"leases": self.leases})
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        self.changed = False
+
+
+@contextlib.contextmanager
+def open_leases(state_dir: str, network: str) -> Iterator[LeaseDB]:
+    """Lock NETWORK's leases, yield them, save on normal exit (changes are dropped on error)."""
+    with flocked(os.path.join(state_dir, f"{network}.lock")):
+        db = LeaseDB(lease_path(state_dir, network))
+        yield db
+        db.save()
+
+
+def pid_starttime(pid: int) -> int | None:
+    """Start time of PID in clock ticks since boot (field 22 of /proc/PID/stat); None if gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):  # a zombie nobody reaped (PID 1 may not reap) is gone too
+        return None
+    return int(fields[19])
+
+
+def lease_alive(rec: dict) -> bool:
+    """True if the process that holds the lease still runs (same pid *and* start time)."""
+    pid, start = rec.get("pid"), rec.get("starttime")
+    if not pid or start is None:
+        return True  # not yet filled in: being set up right now by a holder of the lock
+    return pid_starttime(int(pid)) == start

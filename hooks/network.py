@@ -1,0 +1,204 @@
+"""The bridge network as OCI hooks: ``up`` at createRuntime, ``down`` at poststop.
+
+Everything comes from annotations in the OCI state (prefix ``org.richcontainer.network.``):
+``name``, ``bridge``, ``subnet``, ``gateway``, ``state-dir`` (leases), ``etc-dir`` (the
+container's hosts/resolv.conf/hostname), ``ports`` (``8080:80/tcp,...``), ``ip``, ``dns``,
+``add-hosts`` (``name:ip,...``), ``hostname``, ``nft-table``, ``peers`` (``1``: write the other
+containers of the network into /etc/hosts), ``netlink`` (``iproute2`` or ``pyroute2``).
+Any OCI runtime that runs hooks can use this; it needs neither richcontainer nor its state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+
+from . import etcfiles, ipam, netlink, nft
+from .state import State
+
+PREFIX = "org.richcontainer.network."
+DEFAULT_TABLE = "richcontainer"
+_IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+_NETNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class NetworkError(RuntimeError):
+    """Bad parameters or a failed setup step (one line, shown to the user)."""
+
+
+def veth_name(container_id: str) -> str:
+    """Host-side veth name derived from the container id (15 chars max)."""
+    return "rcv" + hashlib.sha256(container_id.encode()).hexdigest()[:12]
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """``name:ip,name2:ip2`` -> [(name, ip), ...] (addresses validated)."""
+    out = []
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        name, sep, addr = item.partition(":")
+        if not sep or not name:
+            raise NetworkError(f"invalid host entry {item!r} (NAME:IP)")
+        try:
+            ipaddress.ip_address(addr)
+        except ValueError:
+            raise NetworkError(f"invalid address in host entry {item!r}") from None
+        out.append((name, addr))
+    return out
+
+
+@dataclass(frozen=True)
+class NetParams:
+    """The network parameters of one container, as read from its annotations."""
+
+    name: str
+    bridge: str
+    subnet: str
+    gateway: str
+    state_dir: str
+    etc_dir: str = ""
+    ports: list[nft.Port] = field(default_factory=list)
+    ip: str = ""
+    dns: list[str] = field(default_factory=list)
+    add_hosts: list[tuple[str, str]] = field(default_factory=list)
+    hostname: str = ""
+    table: str = DEFAULT_TABLE
+    peers: bool = False
+    netlink: str = ""
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.subnet, strict=False).prefixlen
+
+    @classmethod
+    def from_annotations(cls, ann: dict[str, str]) -> "NetParams":
+        """Read and validate the parameters; raise NetworkError naming the bad annotation."""
+        def get(key: str, default: str = "") -> str:
+            return ann.get(PREFIX + key) or default
+
+        for key in ("name", "bridge", "subnet", "state-dir"):
+            if not get(key):
+                raise NetworkError(f"missing annotation {PREFIX}{key}")
+        if not _NETNAME.match(get("name")):
+            raise NetworkError(f"invalid network name {get('name')!r}")
+        if not _IFNAME.match(get("bridge")):
+            raise NetworkError(f"invalid bridge name {get('bridge')!r} (at most 15 characters)")
+        try:
+            net = ipaddress.IPv4Network(get("subnet"), strict=False)
+            gateway = get("gateway") or str(next(net.hosts()))
+            ipaddress.IPv4Address(gateway)
+            ip = get("ip")
+            if ip:
+                ipaddress.IPv4Address(ip)
+            dns = [str(ipaddress.ip_address(d.strip())) for d in get("dns").split(",") if d.strip()]
+            ports = nft.parse_ports(get("ports"))
+        except ValueError as e:
+            raise NetworkError(f"invalid network annotation: {e}") from None
+        return cls(name=get("name"), bridge=get("bridge"), subnet=str(net), gateway=gateway,
+                   state_dir=get("state-dir"), etc_dir=get("etc-dir"), ports=ports, ip=ip, dns=dns,
+                   add_hosts=parse_pairs(get("add-hosts")), hostname=get("hostname"),
+                   table=get("nft-table", DEFAULT_TABLE), peers=get("peers") == "1",
+                   netlink=get("netlink"))
+
+
+def _teardown_lease(db: ipam.LeaseDB, cid: str, p: NetParams, nl: netlink.Backend | None) -> None:
+    """Undo what ``up`` did for CID (link, ports, lease); tolerant of missing pieces."""
+    rec = db.release(cid)
+    if rec is None:
+        return
+    (nl or netlink.IpRoute2()).delete_link(rec.get("veth") or veth_name(cid))
+    ports = [nft.Port.parse(x) for x in rec.get("ports", [])]
+    nft.remove_container(rec.get("table") or p.table, ports)
+
+
+def _refresh_hosts(db: ipam.LeaseDB, p: NetParams) -> None:
+    """Rewrite every container's hosts file on the network (peers see each other by name)."""
+    peers = [(r.get("hostname", ""), r["ip"]) for r in db.leases.values()] if p.peers else []
+    for rec in db.leases.values():
+        etc = rec.get("etc_dir")
+        if not etc or not os.path.isdir(etc):
+            continue
+        add = [tuple(x) for x in rec.get("add_hosts", [])]
+        etcfiles.write_in_place(os.path.join(etc, etcfiles.HOSTS),
+                                etcfiles.render_hosts(rec.get("hostname", ""), rec["ip"], peers, add))
+
+
+def _finish_network(db: ipam.LeaseDB, p: NetParams, nl: netlink.Backend) -> None:
+    """When the last lease is gone: delete the bridge and the network's NAT entry."""
+    if db.leases:
+        return
+    nl.delete_link(p.bridge)
+    nft.remove_network(p.table, p.subnet)
+
+
+def up(state: State) -> str:
+    """createRuntime: connect the container to its network; return its address.
+
+    On any failure everything done so far is undone before the error is raised.
+    """
+    p = NetParams.from_annotations(state.annotations)
+    if not state.pid:
+        raise NetworkError("OCI state has no pid (network up must run at createRuntime)")
+    nl = netlink.backend(p.netlink)
+    veth = veth_name(state.id)
+    gw_cidr = f"{p.gateway}/{p.prefixlen}"
+    with ipam.open_leases(p.state_dir, p.name) as db:
+        for cid, rec in list(db.leases.items()):  # leftovers of crashes, reboots, this id's last run
+            if cid == state.id or not ipam.lease_alive(rec):
+                _teardown_lease(db, cid, p, nl)
+        nl.delete_link(veth)
+        try:
+            ip = db.allocate(state.id, p.subnet, p.gateway, p.ip or None, veth=veth,
+                             hostname=p.hostname, etc_dir=p.etc_dir, pid=state.pid,
+                             starttime=ipam.pid_starttime(state.pid), ports=[str(x) for x in p.ports],
+                             table=p.table, add_hosts=[list(x) for x in p.add_hosts])
+            nl.ensure_bridge(p.bridge, gw_cidr)
+            nl.add_veth(veth, p.bridge, state.pid, f"{ip}/{p.prefixlen}", p.gateway)
+            nft.add_container(p.table, p.subnet, ip, p.ports)
+            _refresh_hosts(db, p)
+        except (ipam.IpamError, netlink.NetlinkError, nft.NftError, OSError) as e:
+            try:
+                if db.get(state.id):
+                    nl.delete_link(veth)
+                    db.release(state.id)  # ports were not added: nft changes are all-or-nothing
+                _finish_network(db, p, nl)
+            finally:
+                db.save()
+            raise NetworkError(f"network {p.name}: {e}") from None
+    return ip
+
+
+def down(state: State) -> bool:
+    """poststop: disconnect the container; True if it had a lease. Idempotent."""
+    p = NetParams.from_annotations(state.annotations)
+    nl = netlink.backend(p.netlink)
+    with ipam.open_leases(p.state_dir, p.name) as db:
+        had = db.get(state.id) is not None
+        _teardown_lease(db, state.id, p, nl)
+        nl.delete_link(veth_name(state.id))
+        if had:
+            _refresh_hosts(db, p)
+        _finish_network(db, p, nl)
+    return had
+
+
+def prune(annotations: dict[str, str]) -> list[str]:
+    """Remove leases (and their links and ports) whose container is gone; return their ids.
+
+    ANNOTATIONS are the network's (name, bridge, subnet, state-dir, nft-table); the bridge and
+    the NAT entry go too when nothing is left on the network.
+    """
+    p = NetParams.from_annotations(annotations)
+    nl = netlink.backend(p.netlink)
+    removed = []
+    with ipam.open_leases(p.state_dir, p.name) as db:
+        for cid, rec in list(db.leases.items()):
+            if not ipam.lease_alive(rec):
+                _teardown_lease(db, cid, p, nl)
+                removed.append(cid)
+        if removed:
+            _refresh_hosts(db, p)
+        _finish_network(db, p, nl)
+    return removed

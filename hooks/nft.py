@@ -1,0 +1,195 @@
+"""NAT and port publishing in one dedicated nftables table (``inet richcontainer`` by default).
+
+The table holds a set ``nets`` (subnets to masquerade) and a map ``ports``
+(``proto . hostport : container-ip . port``), used by static rules. Adding or removing a
+container or a network only adds or deletes *elements*, so no rule handles are tracked and
+nothing outside this table is ever touched. The table is deleted when both are empty.
+
+Changes are written in nft's own language through ``nft -f -`` (nft 1.0.6's JSON parser
+crashes on concatenated map types); reads use ``nft -j``. Every value placed in a command is
+validated first (addresses through ``ipaddress``, ports as ints, protocols from a fixed set).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+
+from .ipam import flocked
+
+NFT = "nft"
+TIMEOUT = 30
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+LOCK_DIR = "/run/lock"
+
+
+class NftError(RuntimeError):
+    """nft failed; the message carries its stderr."""
+
+
+@dataclass(frozen=True)
+class Port:
+    """A published port: HOSTPORT on the host to PORT in the container."""
+
+    host_port: int
+    port: int
+    proto: str = "tcp"
+
+    def __post_init__(self) -> None:
+        if self.proto not in ("tcp", "udp"):
+            raise ValueError(f"unknown protocol {self.proto!r} (tcp or udp)")
+        for p in (self.host_port, self.port):
+            if not isinstance(p, int) or not 0 < p < 65536:
+                raise ValueError(f"port {p!r} out of range 1-65535")
+
+    @classmethod
+    def parse(cls, text: str) -> "Port":
+        """``HOSTPORT:PORT[/udp|/tcp]`` or ``PORT`` (same port on both sides)."""
+        spec, _, proto = text.strip().partition("/")
+        hp, sep, cp = spec.partition(":")
+        try:
+            host_port, port = int(hp), int(cp if sep else hp)
+        except ValueError:
+            raise ValueError(f"invalid port mapping {text!r} (HOSTPORT:PORT[/udp])") from None
+        return cls(host_port, port, proto or "tcp")
+
+    def __str__(self) -> str:
+        return f"{self.host_port}:{self.port}/{self.proto}"
+
+
+def parse_ports(text: str) -> list[Port]:
+    """Comma-separated port mappings."""
+    return [Port.parse(p) for p in text.split(",") if p.strip()]
+
+
+def _table(table: str) -> str:
+    if not _NAME.match(table):
+        raise ValueError(f"invalid nft table name {table!r}")
+    return table
+
+
+def _run(script: str, *, check: bool = True) -> subprocess.CompletedProcess:
+    try:
+        p = subprocess.run([NFT, "-f", "-"], input=script, capture_output=True, text=True, timeout=TIMEOUT)
+    except FileNotFoundError:
+        raise NftError("nft not found in PATH (install nftables)") from None
+    if check and p.returncode != 0:
+        raise NftError(_first_error(p.stderr))
+    return p
+
+
+def _first_error(stderr: str) -> str:
+    for line in stderr.splitlines():
+        if "Error:" in line:
+            return line[line.index("Error:"):].strip()
+    return stderr.strip() or "nft failed"
+
+
+def _table_script(table: str) -> str:
+    t = _table(table)
+    return f"""table inet {t} {{
+  set nets {{ type ipv4_addr; flags interval; }}
+  map ports {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
+  chain prerouting {{ type nat hook prerouting priority -100; policy accept;
+    fib daddr type local dnat ip to meta l4proto . th dport map @ports
+  }}
+  chain output {{ type nat hook output priority -100; policy accept;
+    fib daddr type local dnat ip to meta l4proto . th dport map @ports
+  }}
+  chain postrouting {{ type nat hook postrouting priority 100; policy accept;
+    ip saddr @nets ip daddr != @nets masquerade
+    ip saddr 127.0.0.0/8 ip daddr @nets masquerade
+  }}
+}}
+"""
+
+
+def _lock(table: str):
+    return flocked(os.path.join(LOCK_DIR, f"richcontainer-nft-{_table(table)}.lock"))
+
+
+def table_exists(table: str) -> bool:
+    p = subprocess.run([NFT, "list", "table", "inet", _table(table)], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    return p.returncode == 0
+
+
+def _elements_script(table: str, subnet: str, ip: str, ports: list[Port]) -> str:
+    t = _table(table)
+    net = ipaddress.ip_network(subnet, strict=False)
+    lines = [f"add element inet {t} nets {{ {net} }}"]
+    if ports:
+        addr = ipaddress.IPv4Address(ip)
+        elems = ", ".join(f"{p.proto} . {p.host_port} : {addr} . {p.port}" for p in ports)
+        lines.append(f"create element inet {t} ports {{ {elems} }}")
+    return "\n".join(lines) + "\n"
+
+
+def add_container(table: str, subnet: str, ip: str, ports: list[Port]) -> None:
+    """Masquerade SUBNET and publish PORTS to IP; creates the table on first use.
+
+    Raises NftError if a host port is already published (the whole change is then dropped).
+    """
+    script = _elements_script(table, subnet, ip, ports)
+    with _lock(table):  # the same lock as remove_network, which may delete the table
+        p = _run(script, check=False)
+        if p.returncode != 0 and "File exists" not in p.stderr and not table_exists(table):
+            _run(_table_script(table))
+            p = _run(script, check=False)
+    if p.returncode != 0:
+        if "File exists" in p.stderr:
+            raise NftError(f"host port already published: {', '.join(map(str, ports))}")
+        raise NftError(_first_error(p.stderr))
+
+
+def list_table(table: str) -> dict:
+    """{'nets': [...], 'ports': [(proto, hostport, ip, port)...]} or {} if the table is absent."""
+    p = subprocess.run([NFT, "-j", "list", "table", "inet", _table(table)], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if p.returncode != 0:
+        return {}
+    nets: list[str] = []
+    ports: list[tuple[str, int, str, int]] = []
+    for obj in json.loads(p.stdout).get("nftables", []):
+        if "set" in obj and obj["set"].get("name") == "nets":
+            for e in obj["set"].get("elem", []):
+                if isinstance(e, dict) and "prefix" in e:
+                    nets.append(f"{e['prefix']['addr']}/{e['prefix']['len']}")
+                elif isinstance(e, str):
+                    nets.append(e)
+        if "map" in obj and obj["map"].get("name") == "ports":
+            for k, v in obj["map"].get("elem", []):
+                proto, hport = k["concat"]
+                ip, port = v["concat"]
+                ports.append((proto, int(hport), ip, int(port)))
+    return {"nets": nets, "ports": ports}
+
+
+def remove_container(table: str, ports: list[Port]) -> None:
+    """Unpublish PORTS (those still present); never fails on already-missing elements."""
+    if not ports:
+        return
+    t = _table(table)
+    current = {(pr, hp) for pr, hp, _, _ in list_table(table).get("ports", [])}
+    keys = [f"{p.proto} . {p.host_port}" for p in ports if (p.proto, p.host_port) in current]
+    if keys:
+        _run(f"delete element inet {t} ports {{ {', '.join(keys)} }}\n")
+
+
+def remove_network(table: str, subnet: str) -> None:
+    """Stop masquerading SUBNET; delete the table when nothing is left in it."""
+    t = _table(table)
+    with _lock(table):
+        cur = list_table(table)
+        if not cur:
+            return
+        net = str(ipaddress.ip_network(subnet, strict=False))
+        if net in cur["nets"]:
+            _run(f"delete element inet {t} nets {{ {net} }}\n")
+            cur["nets"].remove(net)
+        if not cur["nets"] and not cur["ports"]:
+            _run(f"delete table inet {t}\n", check=False)

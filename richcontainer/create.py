@@ -1,0 +1,200 @@
+"""Creating a container: name, layer, /etc files, plan, spec, bundle, state. All or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from richcontainer import storage
+from richcontainer.errors import RichContainerError, UsageError
+from richcontainer.etcfiles import write_etc_files
+from richcontainer.model.config import ContainerConfig
+from richcontainer.model.state import ContainerState, HookResult, Status
+from richcontainer.runtime.runc import resolve_runtime
+from richcontainer.spec.builder import BuildInputs, build_spec, hostname
+from richcontainer.util.fs import atomic_write
+
+if TYPE_CHECKING:
+    from richcontainer.manager import Manager
+
+TINI = "/usr/bin/tini-static"
+
+
+def create_container(mgr: Manager, cfg: ContainerConfig) -> ContainerState:
+    digest = mgr.images.resolve(cfg.image)
+    record = mgr.images.record(digest)
+    runtime_path = resolve_runtime(cfg.runtime)
+    for v in cfg.volumes:
+        if not os.path.exists(v.source):
+            raise UsageError(f"volume source {v.source} does not exist")
+    mgr.paths.ensure()
+    cid = mgr.repo.new_id()
+    cdir = mgr.paths.container_dir(cid)
+    state = ContainerState(id=cid, name=cfg.name, config=cfg, image_digest=digest, created=time.time(),
+                           runtime_path=runtime_path)
+    with mgr.repo.lock(cid):
+        cdir.mkdir(mode=0o700)
+        try:
+            mgr.repo.save(state)
+            mgr.repo.reserve_name(cfg.name, cid)
+        except BaseException:
+            shutil.rmtree(cdir, ignore_errors=True)
+            raise
+        try:
+            state = _build(mgr, state, record)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                storage.unmount_rootfs("overlay", cdir)
+            shutil.rmtree(cdir, ignore_errors=True)
+            mgr.repo.release_name(cfg.name, cid)
+            with contextlib.suppress(FileNotFoundError):
+                mgr.repo.lock_path(cid).unlink()
+            raise
+    return state
+
+
+def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # noqa: ANN001
+    cfg, cid, cdir = state.config, state.id, mgr.paths.container_dir(state.id)
+    lower = mgr.images.rootfs(state.image_digest)
+    plan = plan_container(mgr, cfg, lower)
+    kind = storage.prepare(str(plan.get("storage", "overlay")), lower, cdir)
+    rootfs = cdir / "rootfs"
+    uid, gid, groups = resolve_user(rootfs, cfg.user)
+    if cfg.workdir:
+        wd = rootfs / cfg.workdir.lstrip("/")
+        if not wd.exists():
+            wd.mkdir(parents=True)
+    container_uuid = str(uuid.UUID(cid[:32]))
+    masked: tuple[str, ...] = ()
+    if cfg.init == "systemd":
+        from richcontainer.systemd import prepare_guest
+
+        masked = prepare_guest(rootfs, cid)
+    etc = write_etc_files(cdir, hostname(BuildInputs(cid=cid, config=cfg, rootfs="")))
+    net = network_fragment(mgr, cfg, cid, cdir)
+    hooks = dict(net.get("hooks", {}))
+    hooks = _merge_hooks(hooks, user_hooks(cfg))
+    extra_mounts = tuple(net.get("mounts", [])) + tuple(lxcfs_mounts(plan))
+    if cfg.initscript:
+        hooks.setdefault("startContainer", []).append({"path": cfg.initscript})
+    inp = BuildInputs(
+        cid=cid, config=cfg, rootfs=os.fspath(rootfs), image_env=tuple(record.env), image_cmd=tuple(record.cmd),
+        uid=uid, gid=gid, additional_gids=tuple(groups), etc_files=etc,
+        tini_path=TINI if cfg.init == "tini" else None, cgroupns=bool(plan.get("cgroupns", True)),
+        seccomp=bool(plan.get("seccomp", True)), pids_limit_ok=bool(plan.get("pids", True)),
+        memsw_ok=bool(plan.get("memsw", True)), netns_path=net.get("netns_path"),
+        extra_mounts=extra_mounts, extra_env=tuple(plan.get("env", [])), hooks=hooks,
+        annotations=dict(net.get("annotations", {})), container_uuid=container_uuid, masked_units=masked)
+    spec = build_spec(inp)
+    bundle = cdir / "bundle"
+    bundle.mkdir(exist_ok=True)
+    atomic_write(bundle / "config.json", spec.to_json())
+    poststop = [*net.get("poststop", []), *user_hooks(cfg).get("poststop", [])]
+    atomic_write(cdir / "poststop.json", json.dumps(poststop))
+    state = state.model_copy(update={
+        "status": Status.CREATED, "storage": kind, "masked_units": list(masked), "plan": plan,
+        "warnings": list(plan.get("warnings", [])) + (["overlayfs unavailable: the image was copied"] if kind == "copy" else [])})
+    mgr.repo.save(state)
+    storage.unmount_rootfs(kind, cdir)  # mounted again by start
+    return state
+
+
+def _merge_hooks(a: dict[str, list[dict]], b: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    out = {k: list(v) for k, v in a.items()}
+    for k, v in b.items():
+        if k != "poststop":
+            out.setdefault(k, []).extend(v)
+    return out
+
+
+def resolve_user(rootfs: Path, user: str | None) -> tuple[int, int, list[int]]:
+    """'name', 'uid', 'uid:gid', 'name:group' -> numeric ids, looked up in the image's files."""
+    if not user:
+        return 0, 0, []
+    name, _, group = user.partition(":")
+    passwd = _table(rootfs / "etc/passwd")
+    groups = _table(rootfs / "etc/group")
+    if name.isdigit():
+        uid = int(name)
+        gid = next((int(f[3]) for f in passwd.values() if f[2] == name), uid)
+    elif name in passwd:
+        uid, gid = int(passwd[name][2]), int(passwd[name][3])
+    else:
+        raise UsageError(f"user {name!r} is not in the image's /etc/passwd")
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        elif group in groups:
+            gid = int(groups[group][2])
+        else:
+            raise UsageError(f"group {group!r} is not in the image's /etc/group")
+    return uid, gid, []
+
+
+def _table(path: Path) -> dict[str, list[str]]:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return {}
+    return {f[0]: f for f in (line.split(":") for line in text.splitlines()) if len(f) >= 4}
+
+
+def plan_container(mgr: Manager, cfg: ContainerConfig, lower: Path) -> dict[str, object]:
+    """Host/guest decisions for this container (the compat planner, where available)."""
+    from richcontainer.planning import plan_for
+
+    return plan_for(mgr, cfg, lower)
+
+
+def network_fragment(mgr: Manager, cfg: ContainerConfig, cid: str, cdir: Path) -> dict:
+    from richcontainer.netplug import fragment
+
+    return fragment(mgr, cfg, cid, cdir)
+
+
+def user_hooks(cfg: ContainerConfig) -> dict[str, list[dict]]:
+    from richcontainer.hookplug import hooks_for
+
+    return hooks_for(cfg)
+
+
+def lxcfs_mounts(plan: dict[str, object]) -> list[dict]:
+    if not plan.get("lxcfs"):
+        return []
+    from richcontainer.lxcfs import container_mounts
+
+    return container_mounts()
+
+
+def run_poststop(mgr: Manager, state: ContainerState) -> list[HookResult]:
+    """Run the container's poststop hooks after the runtime deleted it; failures are warnings."""
+    path = mgr.paths.container_dir(state.id) / "poststop.json"
+    try:
+        hooks = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not hooks:
+        return []
+    from richcontainer.hookplug import run_hooks
+
+    oci_state = {"ociVersion": "1.0.2", "id": state.id, "status": "stopped", "pid": 0,
+                 "bundle": os.fspath(mgr.paths.container_dir(state.id) / "bundle"),
+                 "annotations": _annotations(mgr, state)}
+    try:
+        return run_hooks("poststop", hooks, oci_state)
+    except RichContainerError as e:
+        return [HookResult(stage="poststop", path="?", exit_code=None, error=str(e))]
+
+
+def _annotations(mgr: Manager, state: ContainerState) -> dict[str, str]:
+    try:
+        spec = json.loads((mgr.paths.container_dir(state.id) / "bundle/config.json").read_text())
+        return dict(spec.get("annotations") or {})
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,78 @@
+"""Every on-disk path of a store, in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = "/var/lib/richcontainer"
+
+
+@dataclass(frozen=True)
+class StorePaths:
+    """Layout of a richcontainer store (RICHCONTAINER_ROOT, default /var/lib/richcontainer)."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> StorePaths:
+        return cls(Path(os.environ.get("RICHCONTAINER_ROOT", DEFAULT_ROOT)).absolute())
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def image_refs(self) -> Path:
+        return self.images / "refs.json"
+
+    def image_dir(self, digest: str) -> Path:
+        return self.images / digest.replace("sha256:", "")
+
+    @property
+    def containers(self) -> Path:
+        return self.root / "containers"
+
+    def container_dir(self, cid: str) -> Path:
+        return self.containers / cid
+
+    @property
+    def names(self) -> Path:
+        return self.root / "names"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    @property
+    def exits(self) -> Path:
+        return self.root / "exits"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def run(self) -> Path:
+        """Volatile state (runc's root, sockets): under /run so a reboot clears it."""
+        tag = hashlib.sha256(os.fspath(self.root).encode()).hexdigest()[:12]
+        return Path(os.environ.get("RICHCONTAINER_RUNROOT", f"/run/richcontainer-{tag}"))
+
+    @property
+    def runc_root(self) -> Path:
+        return self.run / "runtime"
+
+    @property
+    def sockets(self) -> Path:
+        return self.run / "sockets"
+
+    @property
+    def forkserver_socket(self) -> Path:
+        return self.run / "forkserver.sock"
+
+    def ensure(self) -> None:
+        for d in (self.images, self.containers, self.names, self.locks, self.exits, self.tmp,
+                  self.runc_root, self.sockets):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)

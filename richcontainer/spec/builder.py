@@ -1,0 +1,190 @@
+"""build_spec(): a pure function from what was asked (and decided) to an OCI runtime spec.
+
+No filesystem, clock or environment access: everything host-specific comes in `BuildInputs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from richcontainer.model import oci
+from richcontainer.model.config import ContainerConfig
+from richcontainer.spec import defaults as D
+
+SYSTEMD_TMPFS = (("/run", "mode=755,size=64m"), ("/run/lock", "mode=1777,size=5m"), ("/tmp", "mode=1777,size=256m"))
+INIT_PATH_IN_CONTAINER = "/dev/init"
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    cid: str
+    config: ContainerConfig
+    rootfs: str
+    image_env: tuple[str, ...] = ()
+    image_cmd: tuple[str, ...] = ("/bin/sh",)
+    uid: int = 0
+    gid: int = 0
+    additional_gids: tuple[int, ...] = ()
+    etc_files: dict[str, str] = field(default_factory=dict)  # container path -> host file
+    tini_path: str | None = None
+    cgroupns: bool = True
+    seccomp: bool = True
+    pids_limit_ok: bool = True
+    memsw_ok: bool = True
+    netns_path: str | None = None  # join this netns (container:NAME); None = new or host
+    extra_mounts: tuple[dict, ...] = ()
+    extra_env: tuple[str, ...] = ()
+    hooks: dict[str, list[dict]] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    container_uuid: str = ""
+    masked_units: tuple[str, ...] = ()
+
+
+def _mount(dest: str, typ: str, src: str, opts: str) -> oci.Mount:
+    return oci.Mount(destination=dest, type=typ, source=src, options=opts.split(","))
+
+
+def process_args(inp: BuildInputs) -> list[str]:
+    cfg = inp.config
+    if cfg.init == "systemd":
+        return ["/sbin/init"]
+    if cfg.init == "sbin-init":
+        return ["/sbin/init"]
+    args = list(cfg.command or inp.image_cmd)
+    if cfg.init == "tini":
+        return [INIT_PATH_IN_CONTAINER, "--", *args]
+    return args
+
+
+def is_system_init(cfg: ContainerConfig) -> bool:
+    return cfg.init in ("systemd", "sbin-init")
+
+
+def environment(inp: BuildInputs) -> list[str]:
+    env: dict[str, str] = {}
+    for item in (D.DEFAULT_PATH, *inp.image_env, f"HOSTNAME={hostname(inp)}",
+                 *(["TERM=xterm"] if inp.config.tty or is_system_init(inp.config) else []),
+                 *inp.extra_env, *inp.config.env):
+        k, _, v = item.partition("=")
+        env[k] = v
+    if is_system_init(inp.config):
+        env["container"] = "richcontainer"
+        if inp.container_uuid:
+            env["container_uuid"] = inp.container_uuid
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+def hostname(inp: BuildInputs) -> str:
+    return inp.config.hostname or inp.cid[:12]
+
+
+def capabilities(cfg: ContainerConfig) -> list[str]:
+    if cfg.privileged:
+        return list(D.ALL_CAPS)
+    caps = set(D.DEFAULT_CAPS)
+    norm = lambda c: c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()  # noqa: E731
+    for c in cfg.cap_add:
+        caps |= set(D.ALL_CAPS) if c.upper() == "ALL" else {norm(c)}
+    for c in cfg.cap_drop:
+        caps = set() if c.upper() == "ALL" else caps - {norm(c)}
+    return sorted(caps)
+
+
+def mounts(inp: BuildInputs) -> list[oci.Mount]:
+    cfg = inp.config
+    system = is_system_init(cfg)
+    cg_opts = "nosuid,noexec,nodev,relatime," + ("rw" if system and inp.cgroupns else "ro")
+    out = [
+        _mount("/proc", "proc", "proc", "nosuid,noexec,nodev"),
+        _mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"),
+        _mount("/dev/pts", "devpts", "devpts", "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        _mount("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"),
+        _mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"),
+        _mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"),
+        _mount("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts),
+    ]
+    user_dests = {v.destination for v in cfg.volumes} | {t.destination for t in cfg.tmpfs}
+    if system:
+        for dest, opts in SYSTEMD_TMPFS:
+            if dest not in user_dests:
+                out.append(_mount(dest, "tmpfs", "tmpfs", "rw,nosuid,nodev," + opts))
+    for dest, src in sorted(inp.etc_files.items()):
+        if dest not in user_dests:
+            out.append(_mount(dest, "bind", src, "rbind,rprivate"))
+    if inp.tini_path and cfg.init == "tini":
+        out.append(_mount(INIT_PATH_IN_CONTAINER, "bind", inp.tini_path, "bind,ro,nosuid"))
+    for t in cfg.tmpfs:
+        out.append(oci.Mount(destination=t.destination, type="tmpfs", source="tmpfs",
+                             options=["nosuid", "nodev", *t.options]))
+    for v in cfg.volumes:
+        out.append(oci.Mount(destination=v.destination, type="bind", source=v.source,
+                             options=["rbind", "rprivate", "ro" if v.readonly else "rw"]))
+    out += [oci.Mount(**m) for m in inp.extra_mounts]
+    return out
+
+
+def resources(inp: BuildInputs) -> oci.Resources:
+    r = inp.config.resources
+    devices = [oci.DeviceCgroup(allow=False, access="rwm")]
+    if inp.config.privileged:
+        devices = [oci.DeviceCgroup(allow=True, access="rwm")]
+    else:
+        devices += [oci.DeviceCgroup(allow=True, type=t, major=ma, minor=mi, access=acc)
+                    for t, ma, mi, acc in D.ALLOWED_DEVICES]
+    mem = None
+    if r.memory is not None:
+        swap = None
+        if inp.memsw_ok:
+            swap = r.memory_swap if r.memory_swap is not None else r.memory * 2
+        mem = oci.MemoryResources(limit=r.memory, swap=swap)
+    cpu = None
+    if r.cpus is not None or r.cpuset_cpus or r.cpu_shares:
+        cpu = oci.CPUResources(shares=r.cpu_shares, cpus=r.cpuset_cpus,
+                               period=100000 if r.cpus else None,
+                               quota=int(r.cpus * 100000) if r.cpus else None)
+    pids = oci.PidsResources(limit=r.pids_limit) if r.pids_limit and inp.pids_limit_ok else None
+    return oci.Resources(devices=devices, memory=mem, cpu=cpu, pids=pids)
+
+
+def seccomp_profile() -> oci.Seccomp:
+    return oci.Seccomp(default_action="SCMP_ACT_ALLOW", architectures=list(D.SECCOMP_ARCHES),
+                       syscalls=[oci.SeccompSyscall(names=list(D.SECCOMP_DENIED), action="SCMP_ACT_ERRNO",
+                                                    errno_ret=1)])
+
+
+def namespaces(inp: BuildInputs) -> list[oci.Namespace]:
+    ns = [oci.Namespace(type=t) for t in ("pid", "ipc", "uts", "mount")]
+    if inp.netns_path:
+        ns.append(oci.Namespace(type="network", path=inp.netns_path))
+    elif inp.config.network != "host":
+        ns.append(oci.Namespace(type="network"))
+    if inp.cgroupns:
+        ns.append(oci.Namespace(type="cgroup"))
+    return ns
+
+
+def build_spec(inp: BuildInputs) -> oci.Spec:
+    """The complete OCI spec for one container."""
+    cfg = inp.config
+    caps = capabilities(cfg)
+    proc = oci.Process(
+        terminal=cfg.tty or is_system_init(cfg),
+        user=oci.User(uid=inp.uid, gid=inp.gid, additional_gids=list(inp.additional_gids) or None),
+        args=process_args(inp), env=environment(inp), cwd=cfg.workdir or "/",
+        capabilities=oci.Capabilities(bounding=caps, effective=caps, permitted=caps, inheritable=[], ambient=[]),
+        no_new_privileges=not cfg.privileged,
+    )
+    hooks = {k: [oci.Hook(**h) for h in v] for k, v in inp.hooks.items() if v}
+    annotations = {"org.richcontainer.name": cfg.name, **cfg.annotations, **inp.annotations}
+    linux = oci.Linux(
+        namespaces=namespaces(inp),
+        cgroups_path=f"/richcontainer/{inp.cid}",
+        resources=resources(inp),
+        rootfs_propagation="rprivate",
+        seccomp=seccomp_profile() if inp.seccomp and not cfg.privileged else None,
+        masked_paths=None if cfg.privileged else list(D.MASKED_PATHS),
+        readonly_paths=None if cfg.privileged else list(D.READONLY_PATHS),
+    )
+    return oci.Spec(process=proc, root=oci.Root(path=inp.rootfs), hostname=hostname(inp),
+                    mounts=mounts(inp), hooks=oci.Hooks(**hooks) if hooks else None,
+                    annotations=annotations, linux=linux)
