@@ -24,7 +24,7 @@ def rows(facts: HostFacts) -> list[dict]:
         vals = {p: facts.features.get(f"ns.{ns}.{p}") for p in _NS_PARTS}
         bits = []
         for p in _NS_PARTS:
-            detail = facts.details.get(f"ns.{ns}.{p}", "")
+            detail = (facts.details.get(f"ns.{ns}.{p}", "").split() or [""])[-1 if p == "setns" and "open" in facts.details.get(f"ns.{ns}.{p}", "") else 0]
             bits.append(f"{p}:{_mark(vals[p])}" + (f"({detail})" if vals[p] is False and detail else ""))
         found = True if all(vals.values()) else (False if not any(vals.values()) else None)
         status = "yes" if found else ("no" if found is False else "partial")

@@ -166,7 +166,8 @@ def plan(request: ContainerRequest, facts: HostFacts, guest: GuestInfo) -> Plan:
         if legacy:
             raise CompatError("user namespace requested but the legacy backend does not support it")
         if not facts.has("ns.user.unshare") or facts.max_user_namespaces == 0:
-            why = "user.max_user_namespaces is 0" if facts.max_user_namespaces == 0 else "user namespaces are missing (Linux 3.8; EL7 needs user_namespace.enable=1)"
+            why = ("user namespaces are missing (Linux 3.8; EL7 needs user_namespace.enable=1)"
+                   if not facts.has("ns.user.unshare") else "user.max_user_namespaces is 0")
             raise CompatError(f"user namespace requested but {why}")
     if request.network_namespace and facts.features.get("ns.net.unshare") is False:
         raise CompatError("network namespace requested but the kernel has none (Linux 2.6.24)")

@@ -225,10 +225,14 @@ def probe(root: str = "/", live: bool | None = None, storage_dir: str | None = N
         results, paths, versions = read_recorded(root)
     for key, (found, detail) in results.items():
         put(key, found, detail)
+    if live and os.path.realpath(root) != "/" and "overlay" not in filesystems:
+        # Emulating a recorded host: a syscall filter cannot hide a filesystem, the recorded tree can.
+        put("fs.overlay", False, "not in the recorded /proc/filesystems")
     if "ns.user.setns" not in results:  # joining one's own user ns is always EINVAL: same kernel as mnt/pid setns
         both = features.get("ns.mnt.setns") and features.get("ns.pid.setns")
         put("ns.user.setns", bool(both) and bool(features.get("ns.user.unshare")), "inferred from mnt/pid setns")
-    paths["legacy"] = LEGACY_RUNTIME
+    if os.path.exists(LEGACY_RUNTIME):
+        paths["legacy"] = LEGACY_RUNTIME
     return HostFacts(
         kernel_release=release,
         machine=uname.machine,

@@ -13,7 +13,6 @@ import fcntl
 import ipaddress
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 
 
@@ -40,7 +39,8 @@ def flocked(path: str) -> Iterator[None]:
 def atomic_write_json(path: str, data: object) -> None:
     """Write DATA as JSON to PATH atomically (temp file, fsync, rename)."""
     d = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{os.path.basename(path)}.")
+    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")  # no tempfile: start-up time
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)

@@ -10,11 +10,10 @@ Any OCI runtime that runs hooks can use this; it needs neither richcontainer nor
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+import zlib
 
 from . import etcfiles, ipam, netlink, nft
 from .state import State
@@ -30,8 +29,12 @@ class NetworkError(RuntimeError):
 
 
 def veth_name(container_id: str) -> str:
-    """Host-side veth name derived from the container id (15 chars max)."""
-    return "rcv" + hashlib.sha256(container_id.encode()).hexdigest()[:12]
+    """Host-side veth name derived from the container id (15 chars max, 48 bits of hash).
+
+    zlib's crc32 rather than hashlib: importing OpenSSL costs ~4 ms of every hook's start.
+    """
+    b = container_id.encode()
+    return f"rcv{zlib.crc32(b):08x}{zlib.crc32(b[::-1]) & 0xffff:04x}"
 
 
 def parse_pairs(text: str) -> list[tuple[str, str]]:
@@ -49,24 +52,17 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
     return out
 
 
-@dataclass(frozen=True)
 class NetParams:
     """The network parameters of one container, as read from its annotations."""
 
-    name: str
-    bridge: str
-    subnet: str
-    gateway: str
-    state_dir: str
-    etc_dir: str = ""
-    ports: list[nft.Port] = field(default_factory=list)
-    ip: str = ""
-    dns: list[str] = field(default_factory=list)
-    add_hosts: list[tuple[str, str]] = field(default_factory=list)
-    hostname: str = ""
-    table: str = DEFAULT_TABLE
-    peers: bool = False
-    netlink: str = ""
+    def __init__(self, name: str, bridge: str, subnet: str, gateway: str, state_dir: str, etc_dir: str = "",
+                 ports: list[nft.Port] | None = None, ip: str = "", dns: list[str] | None = None,
+                 add_hosts: list[tuple[str, str]] | None = None, hostname: str = "",
+                 table: str = DEFAULT_TABLE, peers: bool = False, netlink: str = "") -> None:
+        self.name, self.bridge, self.subnet, self.gateway = name, bridge, subnet, gateway
+        self.state_dir, self.etc_dir, self.ports, self.ip = state_dir, etc_dir, ports or [], ip
+        self.dns, self.add_hosts, self.hostname = dns or [], add_hosts or [], hostname
+        self.table, self.peers, self.netlink = table, peers, netlink
 
     @property
     def prefixlen(self) -> int:

@@ -17,8 +17,6 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass
-
 from .ipam import flocked
 
 NFT = "nft"
@@ -31,20 +29,22 @@ class NftError(RuntimeError):
     """nft failed; the message carries its stderr."""
 
 
-@dataclass(frozen=True)
-class Port:
-    """A published port: HOSTPORT on the host to PORT in the container."""
+class Port(tuple):
+    """A published port: HOSTPORT on the host to PORT in the container (a validated tuple)."""
 
-    host_port: int
-    port: int
-    proto: str = "tcp"
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        if self.proto not in ("tcp", "udp"):
-            raise ValueError(f"unknown protocol {self.proto!r} (tcp or udp)")
-        for p in (self.host_port, self.port):
+    def __new__(cls, host_port: int, port: int, proto: str = "tcp") -> "Port":
+        if proto not in ("tcp", "udp"):
+            raise ValueError(f"unknown protocol {proto!r} (tcp or udp)")
+        for p in (host_port, port):
             if not isinstance(p, int) or not 0 < p < 65536:
                 raise ValueError(f"port {p!r} out of range 1-65535")
+        return super().__new__(cls, (host_port, port, proto))
+
+    host_port = property(lambda self: self[0])
+    port = property(lambda self: self[1])
+    proto = property(lambda self: self[2])
 
     @classmethod
     def parse(cls, text: str) -> "Port":

@@ -52,11 +52,12 @@ def serve(argv: list[str]) -> int:
     view = ProcView(Cgroups(FileCache(ttl=max(args.cache_ms, 0) / 1000.0)),
                     use_cfs=not args.disable_cfs, swap=not args.disable_swap,
                     loadavg=not args.disable_loadavg)
-    if args.pidfile:
-        with open(args.pidfile, "w") as f:
-            f.write(f"{os.getpid()}\n")
+    def write_pidfile() -> None:
+        if args.pidfile:
+            with open(args.pidfile, "w") as f:
+                f.write(f"{os.getpid()}\n")
     try:
-        mount(mnt, view, foreground=args.foreground, debug=args.debug)
+        mount(mnt, view, foreground=args.foreground, debug=args.debug, on_ready=write_pidfile)
     except RuntimeError as e:
         print(f"lxcfs-py: mounting {mnt} failed ({e}); is it stale? try: umount -l {mnt}",
               file=sys.stderr)

@@ -51,9 +51,12 @@ class LxcfsOps(mfusepy.Operations):
         self.handles: dict[int, _Handle] = {}
         self._next = 1
         self.mounted = False
+        self.on_ready = None
 
     def init(self, path: str) -> None:
         self.mounted = True
+        if self.on_ready is not None:
+            self.on_ready()   # runs after libfuse daemonized: getpid() is the serving pid
 
     # ---- metadata
     def getattr(self, path: str, fh=None) -> dict:
@@ -155,11 +158,13 @@ def _pread_host(path: str, size: int, offset: int) -> bytes:
         os.close(fd)
 
 
-def mount(mountpoint: str, view: ProcView, foreground: bool = True, debug: bool = False) -> None:
+def mount(mountpoint: str, view: ProcView, foreground: bool = True, debug: bool = False,
+          on_ready=None) -> None:
     """Mount and serve until unmounted or signalled (single-threaded libfuse loop: the GIL
     makes the multithreaded loop ~35% slower, see research notes). RuntimeError when the
     mount never came up."""
     ops = LxcfsOps(view)
+    ops.on_ready = on_ready
     try:
         _serve(ops, mountpoint, foreground, debug)
     except RuntimeError:

@@ -65,7 +65,7 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
     plan = plan_container(mgr, cfg, lower)
     kind = storage.prepare(str(plan.get("storage", "overlay")), lower, cdir)
     rootfs = cdir / "rootfs"
-    uid, gid, groups = resolve_user(rootfs, cfg.user)
+    uid, gid, groups = resolve_user(rootfs, None if cfg.init == "systemd" else cfg.user)
     if cfg.workdir:
         wd = rootfs / cfg.workdir.lstrip("/")
         if not wd.exists():
@@ -73,9 +73,16 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
     container_uuid = str(uuid.UUID(cid[:32]))
     masked: tuple[str, ...] = ()
     if cfg.init == "systemd":
-        from richcontainer.systemd import prepare_guest
+        from richcontainer import systemd
 
-        masked = prepare_guest(rootfs, cid)
+        masked = systemd.prepare_systemd(rootfs, cid)
+        if cfg.command:
+            env = [*record.env, *plan.get("env", []), *cfg.env]  # type: ignore[misc]
+            systemd.install_app_unit(rootfs, cfg.command, env, cfg.workdir, cfg.user)
+    elif cfg.init == "sbin-init":
+        from richcontainer import systemd
+
+        masked = systemd.prepare_sysvinit(rootfs, cid)
     etc = write_etc_files(cdir, hostname(BuildInputs(cid=cid, config=cfg, rootfs="")))
     net = network_fragment(mgr, cfg, cid, cdir)
     hooks = dict(net.get("hooks", {}))
@@ -90,7 +97,8 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
         seccomp=bool(plan.get("seccomp", True)), pids_limit_ok=bool(plan.get("pids", True)),
         memsw_ok=bool(plan.get("memsw", True)), netns_path=net.get("netns_path"),
         extra_mounts=extra_mounts, extra_env=tuple(plan.get("env", [])), hooks=hooks,
-        annotations=dict(net.get("annotations", {})), container_uuid=container_uuid, masked_units=masked)
+        annotations=dict(net.get("annotations", {})), container_uuid=container_uuid, masked_units=masked,
+        init_args=tuple(plan.get("init_args", [])))
     spec = build_spec(inp)
     bundle = cdir / "bundle"
     bundle.mkdir(exist_ok=True)

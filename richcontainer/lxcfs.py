@@ -24,5 +24,5 @@ def ensure_lxcfs(paths: StorePaths) -> int:
     """Start the supervised lxcfs_py daemon unless it already serves MOUNTPOINT."""
     from lxcfs_py.supervise import ensure_running
 
-    return ensure_running(MOUNTPOINT, state_dir(paths), reattach_cmd=[
+    return ensure_running(MOUNTPOINT, state_dir(paths), on_restart=[
         sys.executable, "-m", "richcontainer", "lxcfs", "reattach"])

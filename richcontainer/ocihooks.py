@@ -273,14 +273,18 @@ def merge_hooks(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return out
 
 
-def spec_hooks(hooks: dict[str, list[dict]], *, runtime_prestart: bool = False) -> dict[str, list[dict]]:
+def spec_hooks(hooks: dict[str, list[dict]], *, runtime_prestart: bool = False,
+               runtime_poststart: bool = True) -> dict[str, list[dict]]:
     """The ``hooks`` object for config.json: every stage but poststop (the manager runs that).
 
     RUNTIME_PRESTART puts createRuntime hooks into the deprecated ``prestart`` array instead,
-    for runtimes that do not know createRuntime.
+    for runtimes that do not know createRuntime. RUNTIME_POSTSTART=False leaves poststart out:
+    runc before 1.2 runs poststart hooks during ``runc create`` (before startContainer), so the
+    manager should then run them itself after ``runc start`` succeeds.
     """
     out: dict[str, list[dict]] = {}
-    for stage in ("createRuntime", "createContainer", "startContainer", "poststart"):
+    stages = ["createRuntime", "createContainer", "startContainer"] + (["poststart"] if runtime_poststart else [])
+    for stage in stages:
         if hooks.get(stage):
             key = "prestart" if (runtime_prestart and stage == "createRuntime") else stage
             out.setdefault(key, []).extend(hooks[stage])

@@ -22,12 +22,15 @@ def plan_for(mgr: Manager, cfg: ContainerConfig, lower: Path) -> dict[str, objec
         from compat import plan as compat_plan
     except ImportError:
         compat_plan = None  # type: ignore[assignment]
+    storage = os.environ.get("RICHCONTAINER_STORAGE", "overlay")  # "copy" forces the fallback
     if compat_plan is not None and hasattr(compat_plan, "plan_for_richcontainer"):
         out = compat_plan.plan_for_richcontainer(cfg.model_dump(), os.fspath(lower))
         out.setdefault("lxcfs", default_lxcfs(cfg))
+        if storage == "copy":
+            out["storage"] = "copy"
         return out
     return {
-        "backend": cfg.runtime, "storage": "overlay",
+        "backend": cfg.runtime, "storage": storage,
         "cgroupns": os.path.exists("/proc/self/ns/cgroup"),
         "seccomp": os.path.exists("/proc/sys/kernel/seccomp/actions_avail"),
         "pids": os.path.isdir("/sys/fs/cgroup/pids") or _v2_has("pids"),

@@ -1,10 +1,14 @@
-"""Preparing a systemd guest's own layer: machine-id, and units that can never work in a container."""
+"""Preparing a system-init guest's own layer (never the image): machine-id, units that can never
+work in a container, the user's command as a service, and sysvinit's inittab."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
+
+from richcontainer.util.fs import atomic_write
 
 # Units a container can never use: masked up front, and listed in `inspect`.
 NEVER_IN_CONTAINER = (
@@ -18,29 +22,104 @@ NEVER_IN_CONTAINER = (
     "systemd-timesyncd.service", "proc-sys-fs-binfmt_misc.automount", "systemd-binfmt.service",
     "systemd-pcrphase.service", "systemd-pcrphase-sysinit.service", "systemd-pcrphase-initrd.service",
 )
+APP_UNIT = "richcontainer-app.service"
 
 
 def machine_id(cid: str) -> str:
     return cid[:32]
 
 
-def prepare_guest(rootfs: Path, cid: str) -> tuple[str, ...]:
-    """Write a per-container /etc/machine-id and mask hardware-only units in the container's layer."""
-    etc = rootfs / "etc"
-    mid = etc / "machine-id"
+def _layer_path(rootfs: Path, rel: str) -> Path:
+    """A path in the container's own layer, never following a symlink out of it."""
+    p = rootfs / rel.lstrip("/")
     with contextlib.suppress(FileNotFoundError):
-        if mid.is_symlink():
-            mid.unlink()
-    mid.write_text(machine_id(cid) + "\n")
-    unit_dir = etc / "systemd/system"
+        if p.is_symlink():
+            p.unlink()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def prepare_systemd(rootfs: Path, cid: str) -> tuple[str, ...]:
+    """Per-container /etc/machine-id; mask hardware-only units. Returns the masked units."""
+    _layer_path(rootfs, "etc/machine-id").write_text(machine_id(cid) + "\n")
+    (rootfs / "var/log/journal").mkdir(parents=True, exist_ok=True)  # persistent journal on the layer
+    unit_dir = rootfs / "etc/systemd/system"
     unit_dir.mkdir(parents=True, exist_ok=True)
     masked = []
     for unit in NEVER_IN_CONTAINER:
         link = unit_dir / unit
         if link.exists() and not link.is_symlink():
-            continue  # the image ships its own override: respect it
+            continue  # the image ships its own unit file here: respect it
         with contextlib.suppress(FileNotFoundError):
             link.unlink()
         os.symlink("/dev/null", link)
         masked.append(unit)
     return tuple(masked)
+
+
+def systemd_quote(arg: str) -> str:
+    """Quote one ExecStart= argument (systemd.syntax: double quotes, \\ escapes, $$ and %%)."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("%", "%%") + '"'
+
+
+def env_file_line(item: str) -> str:
+    key, _, value = item.partition("=")
+    return f'{key}="' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def install_app_unit(rootfs: Path, command: list[str], env: list[str], workdir: str | None,
+                     user: str | None) -> str:
+    """Write the user's command as an enabled service; its output goes to the journal and the console."""
+    from richcontainer.etcfiles import render
+
+    exe = command[0]
+    text = render("app.service.j2", description=" ".join(command)[:80].replace("%", "%%"),
+                  exec_start=" ".join(systemd_quote(a) for a in command) if exe.startswith("/")
+                  else "/usr/bin/env " + " ".join(systemd_quote(a) for a in command),
+                  workdir=workdir or "/", user=user)
+    unit = _layer_path(rootfs, f"etc/systemd/system/{APP_UNIT}")
+    atomic_write(unit, text, 0o644)
+    atomic_write(_layer_path(rootfs, "etc/richcontainer/app.env"),
+                 "".join(env_file_line(e) + "\n" for e in env), 0o600)
+    wants = _layer_path(rootfs, f"etc/systemd/system/multi-user.target.wants/{APP_UNIT}")
+    os.symlink(f"../{APP_UNIT}", wants)
+    return APP_UNIT
+
+
+def prepare_sysvinit(rootfs: Path, cid: str) -> tuple[str, ...]:
+    """inittab without hardware VT gettys; SIGPWR (how stop asks) leads to a clean halt."""
+    _layer_path(rootfs, "etc/machine-id").write_text(machine_id(cid) + "\n") if (rootfs / "etc/machine-id").exists() else None
+    inittab = rootfs / "etc/inittab"
+    try:
+        lines = inittab.read_text().splitlines()
+    except OSError:
+        return ()
+    out, changed = [], []
+    for line in lines:
+        if re.match(r"^[1-6]:\d*:respawn:.*getty.*tty[1-6]", line):
+            out.append("#" + line + "  # richcontainer: no VTs in a container")
+            changed.append(line.split(":", 1)[0])
+        elif line.startswith(("pf::", "pn::", "po::")):
+            out.append("#" + line)
+        else:
+            out.append(line)
+    out += ["# richcontainer: stop sends SIGPWR", "pf::powerwait:/sbin/shutdown -h now",
+            "co:2345:respawn:/sbin/getty -L 115200 console vt100"]
+    atomic_write(_layer_path(rootfs, "etc/inittab"), "\n".join(out) + "\n", 0o644)
+    return tuple(f"getty tty{n}" for n in changed)
+
+
+_SHARED_RE = re.compile(r"libsystemd-(?:shared|core)-(\d+)")
+
+
+def systemd_version(rootfs: Path) -> int | None:
+    """The image's systemd version, from its private shared library's name."""
+    for d in ("usr/lib/systemd", "usr/lib/x86_64-linux-gnu/systemd", "lib/systemd"):
+        try:
+            for name in os.listdir(rootfs / d):
+                m = _SHARED_RE.match(name)
+                if m:
+                    return int(m.group(1))
+        except OSError:
+            continue
+    return None

@@ -18,6 +18,7 @@ from richcontainer.model.image import ImageRecord
 
 SUITES = ("bullseye", "bookworm", "trixie")
 DEFAULT_INCLUDE = ("systemd", "systemd-sysv", "dbus", "procps", "iproute2")
+SYSVINIT_INCLUDE = ("sysvinit-core", "procps", "iproute2")  # when --include names sysvinit-core
 MIRROR = os.environ.get("RICHCONTAINER_MIRROR", "http://deb.debian.org/debian")
 CACHE = Path(os.environ.get("RICHCONTAINER_BOOTSTRAP_CACHE", "/var/cache/richcontainer/bootstrap"))
 RECIPE_VERSION = 2
@@ -105,7 +106,8 @@ def bootstrap(store: ImageStore, target: str, include: list[str], ref: str | Non
     """Build (or reuse) the base image for TARGET and store it under REF (default: TARGET)."""
     suite = parse_target(target)
     progress = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    packages = list(DEFAULT_INCLUDE) + [p for item in include for p in item.split(",") if p]
+    extra = [p for item in include for p in item.split(",") if p]
+    packages = list(SYSVINIT_INCLUDE if "sysvinit-core" in extra else DEFAULT_INCLUDE) + extra
     tarball = cached_tarball(suite, packages, progress=progress)
     progress("importing into the image store")
     with open(tarball, "rb") as f:

@@ -100,6 +100,10 @@ def _escapes(base_dir: str, target: str) -> bool:
     return joined == ".." or joined.startswith("../")
 
 
+def _inside(path: str, real_dest: str) -> bool:
+    return path == real_dest or path.startswith(real_dest + "/")
+
+
 def make_filter(dest: Path):  # noqa: ANN201 - tarfile's filter protocol
     real_dest = os.path.realpath(dest)
 
@@ -114,10 +118,15 @@ def make_filter(dest: Path):  # noqa: ANN201 - tarfile's filter protocol
                 raise ImageInputError(f"refusing tarball: symlink {name!r} -> {member.linkname!r} leads out of the rootfs")
         if member.islnk():
             target = _clean_name(member.linkname)
+            if not _inside(os.path.realpath(os.path.join(real_dest, posixpath.dirname(target))), real_dest):
+                raise ImageInputError(f"refusing tarball: hard link {name!r} -> {member.linkname!r} leads out of the rootfs")
             member = member.replace(linkname=target, deep=False)
         parent = os.path.realpath(os.path.join(real_dest, posixpath.dirname(name)))
-        if parent != real_dest and not parent.startswith(real_dest + "/"):
+        if not _inside(parent, real_dest):
             raise ImageInputError(f"refusing tarball: entry {name!r} would be written through a symlink out of the rootfs")
+        existing = os.path.join(parent, posixpath.basename(name))
+        if os.path.islink(existing):
+            os.unlink(existing)  # a later entry replaces a symlink; it is never written through
         return member.replace(name=name, deep=False)
 
     return check

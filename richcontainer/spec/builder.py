@@ -38,6 +38,7 @@ class BuildInputs:
     annotations: dict[str, str] = field(default_factory=dict)
     container_uuid: str = ""
     masked_units: tuple[str, ...] = ()
+    init_args: tuple[str, ...] = ()  # extra argv for a system init (systemd reads its "kernel cmdline" there)
 
 
 def _mount(dest: str, typ: str, src: str, opts: str) -> oci.Mount:
@@ -46,10 +47,8 @@ def _mount(dest: str, typ: str, src: str, opts: str) -> oci.Mount:
 
 def process_args(inp: BuildInputs) -> list[str]:
     cfg = inp.config
-    if cfg.init == "systemd":
-        return ["/sbin/init"]
-    if cfg.init == "sbin-init":
-        return ["/sbin/init"]
+    if cfg.init in ("systemd", "sbin-init"):
+        return ["/sbin/init", *inp.init_args]
     args = list(cfg.command or inp.image_cmd)
     if cfg.init == "tini":
         return [INIT_PATH_IN_CONTAINER, "--", *args]
@@ -82,6 +81,8 @@ def capabilities(cfg: ContainerConfig) -> list[str]:
     if cfg.privileged:
         return list(D.ALL_CAPS)
     caps = set(D.DEFAULT_CAPS)
+    if cfg.init == "sbin-init":
+        caps.add("CAP_SYS_BOOT")  # sysvinit's halt ends PID 1 with reboot(2), confined to the pid namespace
     norm = lambda c: c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()  # noqa: E731
     for c in cfg.cap_add:
         caps |= set(D.ALL_CAPS) if c.upper() == "ALL" else {norm(c)}

@@ -20,6 +20,7 @@ from imagecache import busybox_rootfs  # noqa: E402
 from richcontainer import hookrun  # noqa: E402
 
 RUNC = "runc"
+TEST_TABLE = "rctest"  # nft table of the tests: never the real "richcontainer" one
 CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
         "CAP_SETGID", "CAP_SETUID", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"]
 
@@ -56,6 +57,8 @@ class Container:
     def __init__(self, runc_root: Path, bundle: Path, cid: str, rootfs: Path, args: list[str]) -> None:
         self.runc_root, self.bundle, self.id = runc_root, bundle, cid
         self.poststop: list[dict] = []
+        self.poststart: list[dict] = []
+        self.poststart_results: list[hookrun.HookResult] = []
         self.poststop_results: list[hookrun.HookResult] = []
         self.created = False
         bundle.mkdir(parents=True, exist_ok=True)
@@ -78,6 +81,7 @@ class Container:
     def apply(self, frag: dict) -> None:
         merge_fragment(self.spec, frag)
         self.poststop += frag.get("poststop", [])
+        self.poststart += frag.get("poststart", [])
 
     def create(self) -> subprocess.CompletedProcess:
         """Write config.json and ``runc create`` (raises with runc's stderr on failure)."""
@@ -93,7 +97,13 @@ class Container:
         return p
 
     def start(self) -> None:
+        """``runc start``, then the poststart hooks the manager keeps (their failure only warns)."""
         self.runc("start", self.id)
+        if self.poststart:
+            state = hookrun.oci_state(self.id, str(self.bundle), "running", self.pid(),
+                                      self.spec.get("annotations", {}))
+            self.poststart_results = hookrun.run_hooks(self.poststart, state, "poststart",
+                                                       stop_on_error=False, cwd=str(self.bundle))
 
     def run(self) -> None:
         self.create()
@@ -118,14 +128,18 @@ class Container:
 
 
 def link_names() -> set[str]:
-    return set(os.listdir("/sys/class/net"))
+    """Links that richcontainer names (bridges rc-*, veths rcv*): others may come and go on a
+    shared host while the tests run."""
+    return {n for n in os.listdir("/sys/class/net") if n.startswith(("rc-", "rcv"))}
 
 
-def nft_ruleset() -> str:
-    return subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, timeout=30).stdout
+def nft_ruleset(table: str = TEST_TABLE) -> str:
+    """The tests' nft table as text ('' when absent); other tables are not ours to compare."""
+    return subprocess.run(["nft", "list", "table", "inet", table], capture_output=True, text=True,
+                          timeout=30).stdout
 
 
-def mountinfo() -> list[str]:
-    """Mount points of this mount namespace (without ids, which change)."""
+def mountinfo(under: str) -> list[str]:
+    """Mount points below UNDER in this mount namespace (the host's others are not ours)."""
     with open("/proc/self/mountinfo") as f:
-        return sorted(line.split()[4] for line in f)
+        return sorted(p for p in (line.split()[4] for line in f) if p.startswith(under))

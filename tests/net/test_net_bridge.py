@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 import rcbundle
-from conftest import TEST_TABLE
+from rcbundle import TEST_TABLE
 
 from hooks import ipam, nft
 from hooks.network import veth_name
@@ -61,7 +61,7 @@ def test_published_port_nat_rules_and_clean_removal(containers, netroot):
     assert ("tcp", 18080, ip, 80) in table["ports"]
     assert "10.213.92.0/24" in table["nets"]
     ruleset = rcbundle.nft_ruleset()
-    assert "masquerade" in ruleset and "dnat ip to meta l4proto . th dport map @ports" in ruleset
+    assert "masquerade" in ruleset and "ip saddr @nets ip daddr != @nets masquerade" in ruleset and "dnat ip to meta l4proto . th dport map @ports" in ruleset
     assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == "1"
     assert os.path.exists(f"/sys/class/net/{veth_name(c.id)}")
     body = ""

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# System packages richcontainer and its tests use, from Debian's archive (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  runc crun conmon tini debootstrap fuse3 libfuse3-3 nftables iproute2 iputils-ping procps \
+  zstd xz-utils ca-certificates python3 python3-venv python3-pip util-linux \
+  busybox-static lxcfs "$@"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install richcontainer from this checkout: Debian packages, a venv in /opt/richcontainer,
+# and /usr/local/bin/richcontainer. Re-running is safe.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+[ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
+"$here/scripts/install-deps.sh" "$@"
+venv="${RICHCONTAINER_VENV:-/opt/richcontainer/venv}"
+py="$(command -v python3)"
+[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
+for tool in richcontainer richcontainer-hook lxcfs-py; do
+  ln -sf "$venv/bin/$tool" "/usr/local/bin/$tool"
+done
+echo "richcontainer installed: $(command -v richcontainer) ($("$venv/bin/python" --version))"

@@ -1,0 +1,115 @@
+"""Shared fixtures: a scratch richcontainer store per test session, the CLI, a base image.
+
+Every container a test makes is removed after it (also on failure); the session's forkserver is
+stopped by PID; the scratch store's mounts and directories are removed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def rc_binary() -> list[str]:
+    """The installed CLI (thin client + forkserver), else the module in-process."""
+    exe = Path(sys.executable).parent / "richcontainer"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "richcontainer"]
+
+
+class RC:
+    """Runs the richcontainer CLI against one scratch store."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {**os.environ, "RICHCONTAINER_ROOT": str(root)}
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        p = subprocess.run([*rc_binary(), *args], capture_output=True, text=True, timeout=timeout,
+                           input=input, env={**self.env, **(env or {})},
+                           stdin=None if input is not None else subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise AssertionError(f"richcontainer {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def ids(self) -> list[str]:
+        out = self("ps", "-a", "--format", "json").stdout
+        return [c["Id"] for c in json.loads(out)]
+
+    def inspect(self, name: str) -> dict:
+        return json.loads(self("inspect", name).stdout)[0]
+
+
+def _runroot(root: Path) -> Path:
+    sys.path.insert(0, str(REPO))
+    from richcontainer.paths import StorePaths
+
+    return StorePaths(root).run
+
+
+def _stop_forkservers(run: Path) -> None:
+    for pidfile in run.glob("forkserver-*.sock.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+
+
+def _unmount_below(path: Path) -> None:
+    mounts = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            if mp.startswith(str(path) + "/"):
+                mounts.append(mp)
+    for mp in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def rc_root() -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    root = Path(tempfile.mkdtemp(prefix="rc-test-", dir="/var/tmp"))
+    yield root
+    rc = RC(root)
+    with contextlib.suppress(Exception):
+        for cid in rc.ids():
+            rc("rm", "-f", cid, check=False)
+    run = _runroot(root)
+    _stop_forkservers(run)
+    _unmount_below(root)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(run, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rc_session(rc_root: Path) -> RC:
+    return RC(rc_root)
+
+
+@pytest.fixture
+def rc(rc_session: RC) -> Iterator[RC]:
+    """The CLI; containers created during the test are removed after it, pass or fail."""
+    before = set(rc_session.ids())
+    yield rc_session
+    for cid in set(rc_session.ids()) - before:
+        rc_session("rm", "-f", cid, check=False, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def base_image(rc_session: RC) -> str:
+    """debian:bookworm with the default packages (systemd, dbus, procps, iproute2), cached."""
+    rc_session("image", "bootstrap", "debian:bookworm", timeout=1800)
+    return "debian:bookworm"
