@@ -75,6 +75,8 @@ def _make_config(opts: dict[str, Any]):  # noqa: ANN202
 def run(detach: bool, **opts: Any) -> None:
     """Create and start a container from IMAGE."""
     cfg = _make_config(opts)
+    if not detach and cfg.init not in ("systemd", "sbin-init"):
+        cfg = cfg.model_copy(update={"foreground": True})
     if cfg.restart.name != "no" and not detach:
         raise UsageError("--restart needs -d: detached containers are the ones conmon supervises")
     mgr = manager()

@@ -10,7 +10,6 @@ import click
 from richcontainer.errors import UsageError
 from richcontainer.units import check_name, parse_cpus, parse_cpuset, parse_restart, parse_signal, parse_size
 
-STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
 
 def run_options(f):  # noqa: ANN001, ANN201
@@ -26,7 +25,7 @@ def run_options(f):  # noqa: ANN001, ANN201
         click.option("--rm", "auto_remove", is_flag=True),
         click.option("--init", "init", type=click.Choice(["none", "tini", "systemd", "sbin-init"]), default="none"),
         click.option("--runtime", default=os.environ.get("RICHCONTAINER_RUNTIME", "runc")),
-        click.option("--network", "--net", default="none"),
+        click.option("--network", "--net", default="bridge"),
         click.option("-p", "--publish", multiple=True), click.option("--ip"),
         click.option("--dns", multiple=True), click.option("--add-host", multiple=True),
         click.option("--stop-signal"), click.option("--stop-timeout", type=int, default=None),
@@ -94,18 +93,6 @@ def parse_tmpfs(spec: str) -> dict[str, Any]:
     return {"destination": os.path.normpath(dst), "options": [o for o in opts.split(",") if o]}
 
 
-def parse_hook_flag(spec: str) -> tuple[str, dict[str, Any]]:
-    stage, sep, rest = spec.partition("=")
-    if not sep or stage not in STAGES or not rest:
-        raise UsageError(f"invalid --hook {spec!r}: use STAGE=PATH[,ARG...] with STAGE one of {', '.join(STAGES)}")
-    path, *args = rest.split(",")
-    if not path.startswith("/"):
-        raise UsageError(f"invalid --hook {spec!r}: the hook path must be absolute")
-    if stage == "prestart":
-        stage = "createRuntime"
-    return stage, {"path": path, "args": [path, *args]}
-
-
 def parse_port(spec: str) -> str:
     import re
 
@@ -121,8 +108,13 @@ def config_from_options(o: dict[str, Any], name: str) -> dict[str, Any]:
     """Turn click's parsed values into the ContainerConfig fields (validated further by pydantic)."""
     ncpus = os.cpu_count() or 1
     hooks: dict[str, list[dict[str, Any]]] = {}
+    from richcontainer.ocihooks import HookError, parse_hook_flag
+
     for h in o["hook"]:
-        stage, hook = parse_hook_flag(h)
+        try:
+            stage, hook = parse_hook_flag(h)
+        except HookError as e:
+            raise UsageError(str(e)) from None
         hooks.setdefault(stage, []).append(hook)
     resources: dict[str, Any] = {
         "memory": parse_size(o["memory"], "memory") if o["memory"] else None,

@@ -29,11 +29,32 @@ def lxcfs() -> None:
 @click.option("--mountpoint", default=None)
 def serve(mountpoint: str | None) -> None:
     """Run the supervised daemon in the foreground (what the systemd unit runs)."""
-    from richcontainer import lxcfs as seam
-    from lxcfs_py.supervise import serve as do_serve
+    import json
 
-    do_serve(mountpoint or seam.MOUNTPOINT, seam.state_dir(manager().paths),
-             reattach_cmd=[sys.executable, "-m", "richcontainer", "lxcfs", "reattach"])
+    from lxcfs_py.supervise import supervise_main
+    from richcontainer import lxcfs as seam
+
+    sys.exit(supervise_main(["--mount", mountpoint or seam.MOUNTPOINT, "--state-dir", seam.state_dir(manager().paths),
+                             "--on-restart-json", json.dumps(seam.reattach_argv())]))
+
+
+@lxcfs.command(name="stop")
+def lxcfs_stop() -> None:
+    """Stop the supervised daemon and unmount its files (running containers lose the view)."""
+    from lxcfs_py.supervise import stop as do_stop
+    from richcontainer import lxcfs as seam
+
+    do_stop(seam.state_dir(manager().paths))
+
+
+@lxcfs.command()
+def unit() -> None:
+    """Print a systemd unit that runs the supervised daemon at boot."""
+    from richcontainer import lxcfs as seam
+    from richcontainer.templating import render
+
+    click.echo(render("lxcfs-py.service.j2", python=sys.executable, mountpoint=seam.MOUNTPOINT,
+                      state_dir=seam.state_dir(manager().paths), reattach_cmd=seam.reattach_argv()))
 
 
 @lxcfs.command()
@@ -50,3 +71,95 @@ def reattach() -> None:
                 click.echo(s.name)
             except Exception as e:  # noqa: BLE001 - one container's failure must not stop the others
                 click.echo(f"richcontainer: reattach {s.name}: {e}", err=True)
+
+
+@main.command()
+@click.argument("container")
+def doctor(container: str) -> None:
+    """Explain a degraded systemd container: each failed unit, why, and what to change."""
+    from richcontainer.doctor import diagnose
+    from richcontainer.errors import Conflict
+
+    mgr = manager()
+    s = mgr.get(container)
+    if s.status != "running":
+        raise Conflict(f"container {s.name} is {s.status}, not running")
+    prefix = mgr.runtime(s).exec_argv(s.id, [], tty=False, env=[], user=None, cwd=None)
+    state, findings = diagnose(prefix)
+    click.echo(f"{s.name}: system state {state}, {len(findings)} failed unit(s)")
+    if s.masked_units:
+        click.echo(f"masked up front (cannot work in a container): {', '.join(s.masked_units)}")
+    for f in findings:
+        click.echo(f"\n● {f.unit}: {f.result}" + (f" (exit status {f.status})" if f.status else ""))
+        for line in f.journal:
+            click.echo(f"    | {line}")
+        click.echo(f"  → {f.advice}")
+
+
+@main.group()
+def network() -> None:
+    """Bridge networks (veth + bridge + nftables NAT, set up by OCI hooks)."""
+
+
+def _net_call(fn, *args):  # noqa: ANN001, ANN202
+    from richcontainer import networks
+    from richcontainer.errors import Conflict, NotFound, UsageError
+
+    try:
+        return fn(str(manager().paths.root), *args)
+    except networks.NetworkConfigError as e:
+        text = str(e)
+        cls = NotFound if "no such network" in text else (Conflict if "in use" in text or "exists" in text else UsageError)
+        raise cls(text) from None
+
+
+@network.command(name="create")
+@click.option("--subnet", help="an IPv4 CIDR, e.g. 10.213.7.0/24 (default: the next free /24)")
+@click.argument("name")
+def network_create(subnet: str | None, name: str) -> None:
+    """Create a named network; its containers resolve each other by name."""
+    from richcontainer import networks
+
+    cfg = _net_call(networks.create_network, name, subnet)
+    click.echo(f"{cfg['name']} {cfg['subnet']}")
+
+
+@network.command(name="ls")
+def network_ls() -> None:
+    """List networks."""
+    from richcontainer import networks
+
+    click.echo(f"{'NAME':20}{'SUBNET':20}{'BRIDGE':16}CONTAINERS")
+    for n in _net_call(networks.list_networks):
+        click.echo(f"{n['name']:20}{n['subnet']:20}{n.get('bridge', ''):16}{n.get('containers', 0)}")
+
+
+@network.command(name="inspect")
+@click.argument("names", nargs=-1, required=True)
+def network_inspect(names: tuple[str, ...]) -> None:
+    """Show networks with their containers as JSON."""
+    import json
+
+    from richcontainer import networks
+
+    click.echo(json.dumps([_net_call(networks.inspect_network, n) for n in names], indent=1))
+
+
+@network.command(name="rm")
+@click.argument("names", nargs=-1, required=True)
+def network_rm(names: tuple[str, ...]) -> None:
+    """Remove networks (refused while a container uses them)."""
+    from richcontainer import networks
+
+    for n in names:
+        _net_call(networks.remove_network, n)
+        click.echo(n)
+
+
+@network.command(name="prune")
+def network_prune() -> None:
+    """Remove what crashed or rebooted containers left behind: leases, veths, nft entries."""
+    from richcontainer import networks
+
+    for net, ids in _net_call(networks.prune).items():
+        click.echo(f"{net}: cleaned {len(ids)} container(s)")

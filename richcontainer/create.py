@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from richcontainer import storage
 from richcontainer.errors import RichContainerError, UsageError
-from richcontainer.etcfiles import write_etc_files
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, HookResult, Status
 from richcontainer.runtime.runc import resolve_runtime
-from richcontainer.spec.builder import BuildInputs, build_spec, hostname
+from richcontainer.spec.builder import BuildInputs, build_spec
 from richcontainer.util.fs import atomic_write
 
 if TYPE_CHECKING:
@@ -83,28 +82,31 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
         from richcontainer import systemd
 
         masked = systemd.prepare_sysvinit(rootfs, cid)
-    etc = write_etc_files(cdir, hostname(BuildInputs(cid=cid, config=cfg, rootfs="")))
     net = network_fragment(mgr, cfg, cid, cdir)
-    hooks = dict(net.get("hooks", {}))
-    hooks = _merge_hooks(hooks, user_hooks(cfg))
-    extra_mounts = tuple(net.get("mounts", [])) + tuple(lxcfs_mounts(plan))
+    from richcontainer import ocihooks
+
+    hooks = ocihooks.merge_hooks(user_hooks(cfg), net.get("hooks", {}), cfg.hooks)
     if cfg.initscript:
-        hooks.setdefault("startContainer", []).append({"path": cfg.initscript})
+        hooks["startContainer"].insert(0, {"path": cfg.initscript, "args": [cfg.initscript]})
+    detached_poststart = not cfg.foreground
+    extra_mounts = tuple(net.get("mounts", [])) + tuple(lxcfs_mounts(mgr, plan))
     inp = BuildInputs(
         cid=cid, config=cfg, rootfs=os.fspath(rootfs), image_env=tuple(record.env), image_cmd=tuple(record.cmd),
-        uid=uid, gid=gid, additional_gids=tuple(groups), etc_files=etc,
+        uid=uid, gid=gid, additional_gids=tuple(groups),
         tini_path=TINI if cfg.init == "tini" else None, cgroupns=bool(plan.get("cgroupns", True)),
         seccomp=bool(plan.get("seccomp", True)), pids_limit_ok=bool(plan.get("pids", True)),
-        memsw_ok=bool(plan.get("memsw", True)), netns_path=net.get("netns_path"),
-        extra_mounts=extra_mounts, extra_env=tuple(plan.get("env", [])), hooks=hooks,
+        memsw_ok=bool(plan.get("memsw", True)), network_namespaces=tuple(net.get("namespaces", [{"type": "network"}])),
+        extra_mounts=extra_mounts, extra_env=tuple(plan.get("env", [])) + cpu_env(cfg, plan),
+        hooks=ocihooks.spec_hooks(hooks, runtime_poststart=not detached_poststart),
         annotations=dict(net.get("annotations", {})), container_uuid=container_uuid, masked_units=masked,
         init_args=tuple(plan.get("init_args", [])))
     spec = build_spec(inp)
     bundle = cdir / "bundle"
     bundle.mkdir(exist_ok=True)
     atomic_write(bundle / "config.json", spec.to_json())
-    poststop = [*net.get("poststop", []), *user_hooks(cfg).get("poststop", [])]
-    atomic_write(cdir / "poststop.json", json.dumps(poststop))
+    manager_hooks = {"poststop": [*hooks.get("poststop", []), *net.get("poststop", [])],
+                     "poststart": hooks.get("poststart", []) if detached_poststart else []}
+    atomic_write(cdir / "hooks.json", json.dumps(manager_hooks))
     state = state.model_copy(update={
         "status": Status.CREATED, "storage": kind, "masked_units": list(masked), "plan": plan,
         "warnings": list(plan.get("warnings", [])) + (["overlayfs unavailable: the image was copied"] if kind == "copy" else [])})
@@ -113,12 +115,15 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
     return state
 
 
-def _merge_hooks(a: dict[str, list[dict]], b: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    out = {k: list(v) for k, v in a.items()}
-    for k, v in b.items():
-        if k != "poststop":
-            out.setdefault(k, []).extend(v)
-    return out
+def cpu_env(cfg: ContainerConfig, plan: dict[str, object]) -> tuple[str, ...]:
+    """With lxcfs, --cpus also shows in nproc and OpenMP runtimes: they count CPUs by affinity,
+    which a FUSE file cannot change, but honour OMP_NUM_THREADS (unless the user set it)."""
+    cpus = cfg.resources.cpus
+    if not plan.get("lxcfs") or not cpus or any(e.startswith("OMP_NUM_THREADS=") for e in cfg.env):
+        return ()
+    import math
+
+    return (f"OMP_NUM_THREADS={max(1, math.ceil(cpus))}",)
 
 
 def resolve_user(rootfs: Path, user: str | None) -> tuple[int, int, list[int]]:
@@ -172,32 +177,36 @@ def user_hooks(cfg: ContainerConfig) -> dict[str, list[dict]]:
     return hooks_for(cfg)
 
 
-def lxcfs_mounts(plan: dict[str, object]) -> list[dict]:
+def lxcfs_mounts(mgr: Manager, plan: dict[str, object]) -> list[dict]:
+    """Bind mounts of the lxcfs_py files (the daemon is started first if it is not running)."""
     if not plan.get("lxcfs"):
         return []
-    from richcontainer.lxcfs import container_mounts
+    from richcontainer.lxcfs import container_mounts, ensure_lxcfs
 
+    ensure_lxcfs(mgr.paths)
     return container_mounts()
 
 
-def run_poststop(mgr: Manager, state: ContainerState) -> list[HookResult]:
-    """Run the container's poststop hooks after the runtime deleted it; failures are warnings."""
-    path = mgr.paths.container_dir(state.id) / "poststop.json"
+def run_manager_hooks(mgr: Manager, state: ContainerState, stage: str) -> list[HookResult]:
+    """Run the poststart or poststop hooks the manager owns; failures are recorded, never raised."""
+    path = mgr.paths.container_dir(state.id) / "hooks.json"
     try:
-        hooks = json.loads(path.read_text())
+        hooks = json.loads(path.read_text()).get(stage, [])
     except (OSError, ValueError):
         return []
     if not hooks:
         return []
     from richcontainer.hookplug import run_hooks
 
-    oci_state = {"ociVersion": "1.0.2", "id": state.id, "status": "stopped", "pid": 0,
+    oci_state = {"ociVersion": "1.0.2", "id": state.id, "status": "stopped" if stage == "poststop" else "running",
                  "bundle": os.fspath(mgr.paths.container_dir(state.id) / "bundle"),
                  "annotations": _annotations(mgr, state)}
+    if stage != "poststop" and state.pid:
+        oci_state["pid"] = state.pid
     try:
-        return run_hooks("poststop", hooks, oci_state)
+        return run_hooks(stage, hooks, oci_state)
     except RichContainerError as e:
-        return [HookResult(stage="poststop", path="?", exit_code=None, error=str(e))]
+        return [HookResult(stage=stage, path="?", exit_code=None, error=str(e))]
 
 
 def _annotations(mgr: Manager, state: ContainerState) -> dict[str, str]:

@@ -35,7 +35,7 @@ def preload() -> None:
     import richcontainer.manager  # noqa: F401
     import richcontainer.model.oci  # noqa: F401
     import richcontainer.spec.builder  # noqa: F401
-    from richcontainer.etcfiles import render
+    from richcontainer.templating import render
 
     for mod in ("jinja2", "richcontainer.hookplug", "richcontainer.netplug", "richcontainer.planning",
                 "richcontainer.systemd", "richcontainer.logs", "richcontainer.stats", "richcontainer.ocihooks",

@@ -1,7 +1,8 @@
-"""The hooks seam: hook files from hook dirs plus --hook flags, and running poststop hooks."""
+"""The hooks seam: hook files from hook dirs plus --hook flags, and hooks the manager runs itself."""
 
 from __future__ import annotations
 
+from richcontainer.errors import UsageError
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import HookResult
 
@@ -9,26 +10,23 @@ SYSTEM_HOOK_DIRS = ("/usr/share/richcontainer/hooks.d", "/etc/richcontainer/hook
 
 
 def hooks_for(cfg: ContainerConfig) -> dict[str, list[dict]]:
-    """OCI hooks per stage for this container, in the order they must run."""
-    out: dict[str, list[dict]] = {}
+    """OCI hooks per stage from the hook dirs (oci-hooks(5) files) that match this container."""
+    from richcontainer import ocihooks
+
     try:
-        from richcontainer import ocihooks
-    except ImportError:
-        ocihooks = None  # type: ignore[assignment]
-    if ocihooks is not None:
         files = ocihooks.load_hook_dirs([*SYSTEM_HOOK_DIRS, *cfg.hooks_dirs])
-        argv0 = cfg.command[0] if cfg.command else ("/sbin/init" if cfg.init in ("systemd", "sbin-init") else "")
-        has_binds = bool(cfg.volumes)
-        for stage, hooks in ocihooks.select_hooks(files, {**cfg.annotations}, argv0, has_binds).items():
-            out.setdefault(stage, []).extend(hooks)
-    for stage, hooks in cfg.hooks.items():
-        out.setdefault(stage, []).extend(hooks)
-    return out
+    except ocihooks.HookError as e:
+        raise UsageError(str(e)) from None
+    argv0 = cfg.command[0] if cfg.command and cfg.init not in ("systemd", "sbin-init") else \
+        ("/sbin/init" if cfg.init in ("systemd", "sbin-init") else "")
+    return ocihooks.select_hooks(files, dict(cfg.annotations), argv0, bool(cfg.volumes))
 
 
-def run_hooks(stage: str, hooks: list[dict], oci_state: dict) -> list[HookResult]:
+def run_hooks(stage: str, hooks: list[dict], oci_state: dict, *, stop_on_error: bool = False) -> list[HookResult]:
     from richcontainer import hookrun
 
-    results = hookrun.run_hooks(stage, hooks, oci_state)
-    return [HookResult(stage=stage, path=r.path, exit_code=r.exit_code, error=r.stderr_tail,
-                       seconds=r.seconds) for r in results]
+    return [HookResult(stage=stage, path=r.path, exit_code=r.exit_status,
+                       error=r.error or ("timed out" if r.timed_out else "") or
+                       (r.stderr.strip().splitlines()[-1] if r.exit_status and r.stderr.strip() else ""),
+                       seconds=round(r.duration, 4))
+            for r in hookrun.run_hooks(hooks, oci_state, stage, stop_on_error=stop_on_error)]

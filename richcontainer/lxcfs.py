@@ -24,5 +24,9 @@ def ensure_lxcfs(paths: StorePaths) -> int:
     """Start the supervised lxcfs_py daemon unless it already serves MOUNTPOINT."""
     from lxcfs_py.supervise import ensure_running
 
-    return ensure_running(MOUNTPOINT, state_dir(paths), on_restart=[
-        sys.executable, "-m", "richcontainer", "lxcfs", "reattach"])
+    return ensure_running(MOUNTPOINT, state_dir(paths), on_restart=reattach_argv())
+
+
+def reattach_argv() -> list[str]:
+    """What the supervisor runs after restarting the daemon (store root passed through the env)."""
+    return [sys.executable, "-m", "richcontainer", "lxcfs", "reattach"]

@@ -133,7 +133,11 @@ class Manager:
         except BaseException:
             self._finalize_unlocked(state, clean_runtime=True)
             raise
-        state = state.model_copy(update={"status": Status.RUNNING, "started_at": time.time()})
+        from richcontainer.create import run_manager_hooks
+
+        ran = run_manager_hooks(self, state, "poststart")
+        state = state.model_copy(update={"status": Status.RUNNING, "started_at": time.time(),
+                                         "hooks_ran": [*state.hooks_ran, *ran][-50:]})
         self.repo.save(state)
         return state
 
@@ -225,9 +229,9 @@ class Manager:
             errors.append(str(e))
         hooks_ran = list(state.hooks_ran)
         if state.pid or state.status != Status.EXITED:
-            from richcontainer.create import run_poststop
+            from richcontainer.create import run_manager_hooks
 
-            hooks_ran += run_poststop(self, state)
+            hooks_ran += run_manager_hooks(self, state, "poststop")
         state = state.model_copy(update={
             "status": Status.EXITED, "exit_code": code, "pid": 0, "pid_start": 0, "hooks_ran": hooks_ran,
             "finished_at": ex[1] if ex else (state.finished_at if state.status == Status.EXITED and state.finished_at else time.time()),

@@ -1,4 +1,4 @@
-"""The network seam: what a container's network mode adds to its spec."""
+"""The network seam: what a container's --network adds to its spec (via richcontainer.networks)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,27 @@ if TYPE_CHECKING:
 
 
 def fragment(mgr: Manager, cfg: ContainerConfig, cid: str, cdir: Path) -> dict:
-    """{netns_path, hooks, poststop, annotations, mounts} for the container's --network."""
-    mode = cfg.network
-    if mode == "none":
-        return {}
-    if mode == "host":
-        return {}
-    if mode.startswith("container:"):
-        other = mgr.get(mode.split(":", 1)[1])
-        if not other.pid:
-            raise UsageError(f"--network {mode}: that container is not running")
-        return {"netns_path": f"/proc/{other.pid}/ns/net"}
+    """{namespaces, hooks, poststop, annotations, mounts} for the container's --network.
+
+    Also writes the container's /etc/hosts, resolv.conf and hostname into CDIR/etc.
+    """
+    from richcontainer import networks
+
+    join_pid, join_etc = None, None
+    if cfg.network.startswith("container:"):
+        other = mgr.get(cfg.network.split(":", 1)[1])
+        if other.status != "running" or not other.pid:
+            raise UsageError(f"--network {cfg.network}: that container is not running")
+        join_pid, join_etc = other.pid, str(mgr.cdir(other.id) / "etc")
+    hostname = cfg.hostname or cid[:12]
     try:
-        from richcontainer import networks
-    except ImportError:
-        raise UsageError(f"--network {mode}: bridge networking is not available in this build") from None
-    return networks.spec_fragment(mgr.paths.root, cid, mode, cfg.ports, cfg.ip, cfg.dns, cfg.add_hosts,
-                                  cfg.hostname or cid[:12])
+        frag = networks.spec_fragment(
+            str(mgr.paths.root), cid, cfg.network, list(cfg.ports), cfg.ip, list(cfg.dns),
+            list(cfg.add_hosts), hostname, etc_dir=str(cdir / "etc"),
+            join_pid=join_pid, join_etc_dir=join_etc)
+    except networks.NetworkConfigError as e:
+        raise UsageError(str(e)) from None
+    key = networks.PREFIX + "hostname"
+    if key in frag.get("annotations", {}) and cfg.name != hostname:
+        frag["annotations"][key] = f"{hostname} {cfg.name}"  # peers resolve the container by name too
+    return frag

@@ -70,7 +70,7 @@ def env_file_line(item: str) -> str:
 def install_app_unit(rootfs: Path, command: list[str], env: list[str], workdir: str | None,
                      user: str | None) -> str:
     """Write the user's command as an enabled service; its output goes to the journal and the console."""
-    from richcontainer.etcfiles import render
+    from richcontainer.templating import render
 
     exe = command[0]
     text = render("app.service.j2", description=" ".join(command)[:80].replace("%", "%%"),

@@ -36,6 +36,7 @@ def serve(listener, start_w):
     """Agent main loop (never returns)."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped automatically
     os.setsid()
+    _set_name(b"rclegacy-agent")
     try:
         os.chdir("/")
     except OSError:
@@ -111,6 +112,11 @@ def _exec_child(conn, req, fds, errw):
     except Exception as exc:  # noqa: BLE001
         os.write(errw, ("exec %s: %s" % (req.get("args"), exc)).encode())
     os._exit(127)
+
+
+def _set_name(name):
+    import ctypes
+    ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME (comm only)
 
 
 def fcntl_cloexec(fd):

@@ -62,7 +62,8 @@ class ContainerConfig(BaseModel):
     auto_remove: bool = False
     init: InitMode = "none"
     runtime: str = "runc"
-    network: str = "none"
+    network: str = "bridge"
+    foreground: bool = False  # attached `run` (runc run from the CLI) rather than conmon-monitored
     stop_signal: int | None = None
     stop_timeout: int = 10
     lxcfs: bool | None = None

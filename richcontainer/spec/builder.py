@@ -25,13 +25,12 @@ class BuildInputs:
     uid: int = 0
     gid: int = 0
     additional_gids: tuple[int, ...] = ()
-    etc_files: dict[str, str] = field(default_factory=dict)  # container path -> host file
     tini_path: str | None = None
     cgroupns: bool = True
     seccomp: bool = True
     pids_limit_ok: bool = True
     memsw_ok: bool = True
-    netns_path: str | None = None  # join this netns (container:NAME); None = new or host
+    network_namespaces: tuple[dict, ...] = ({"type": "network"},)  # () = the host's network
     extra_mounts: tuple[dict, ...] = ()
     extra_env: tuple[str, ...] = ()
     hooks: dict[str, list[dict]] = field(default_factory=dict)
@@ -109,9 +108,6 @@ def mounts(inp: BuildInputs) -> list[oci.Mount]:
         for dest, opts in SYSTEMD_TMPFS:
             if dest not in user_dests:
                 out.append(_mount(dest, "tmpfs", "tmpfs", "rw,nosuid,nodev," + opts))
-    for dest, src in sorted(inp.etc_files.items()):
-        if dest not in user_dests:
-            out.append(_mount(dest, "bind", src, "rbind,rprivate"))
     if inp.tini_path and cfg.init == "tini":
         out.append(_mount(INIT_PATH_IN_CONTAINER, "bind", inp.tini_path, "bind,ro,nosuid"))
     for t in cfg.tmpfs:
@@ -120,7 +116,7 @@ def mounts(inp: BuildInputs) -> list[oci.Mount]:
     for v in cfg.volumes:
         out.append(oci.Mount(destination=v.destination, type="bind", source=v.source,
                              options=["rbind", "rprivate", "ro" if v.readonly else "rw"]))
-    out += [oci.Mount(**m) for m in inp.extra_mounts]
+    out += [oci.Mount(**m) for m in inp.extra_mounts if m["destination"] not in user_dests]
     return out
 
 
@@ -155,10 +151,7 @@ def seccomp_profile() -> oci.Seccomp:
 
 def namespaces(inp: BuildInputs) -> list[oci.Namespace]:
     ns = [oci.Namespace(type=t) for t in ("pid", "ipc", "uts", "mount")]
-    if inp.netns_path:
-        ns.append(oci.Namespace(type="network", path=inp.netns_path))
-    elif inp.config.network != "host":
-        ns.append(oci.Namespace(type="network"))
+    ns += [oci.Namespace(**n) for n in inp.network_namespaces]
     if inp.cgroupns:
         ns.append(oci.Namespace(type="cgroup"))
     return ns

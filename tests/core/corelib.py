@@ -150,3 +150,9 @@ def proc_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def rc_argv() -> list[str]:
+    """The CLI as the shared `rc` fixture runs it (installed thin client, else the module)."""
+    exe = Path(sys.executable).parent / "richcontainer"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "richcontainer"]
