@@ -107,8 +107,11 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
     manager_hooks = {"poststop": [*hooks.get("poststop", []), *net.get("poststop", [])],
                      "poststart": hooks.get("poststart", []) if detached_poststart else []}
     atomic_write(cdir / "hooks.json", json.dumps(manager_hooks))
+    if plan.get("backend") == "legacy":
+        state = state.model_copy(update={"runtime_path": str(plan["runtime_path"])})
     state = state.model_copy(update={
         "status": Status.CREATED, "storage": kind, "masked_units": list(masked), "plan": plan,
+        "guest": dict(plan.get("guest", {})),  # type: ignore[call-overload]
         "warnings": list(plan.get("warnings", [])) + (["overlayfs unavailable: the image was copied"] if kind == "copy" else [])})
     mgr.repo.save(state)
     storage.unmount_rootfs(kind, cdir)  # mounted again by start

@@ -133,6 +133,10 @@ class Manager:
         except BaseException:
             self._finalize_unlocked(state, clean_runtime=True)
             raise
+        if state.config.init == "systemd":
+            # Return once systemd listens on its private bus, so `exec NAME systemctl ...` works at once.
+            _wait_for(lambda: os.path.exists(f"/proc/{state.pid}/root/run/systemd/private")
+                      or proc_start_ticks(state.pid) != state.pid_start, 15.0)
         from richcontainer.create import run_manager_hooks
 
         ran = run_manager_hooks(self, state, "poststart")
@@ -181,7 +185,11 @@ class Manager:
         cid, lock = self._locked(ref)
         with lock:
             state = self._sync(self.repo.load(cid), locked=True)
-            return self._stop_unlocked(state, state.config.stop_timeout if timeout is None else timeout)
+            state = self._stop_unlocked(state, state.config.stop_timeout if timeout is None else timeout)
+            if not state.stopped_by_user:  # it had exited already: still cancel a pending policy restart
+                state = state.model_copy(update={"stopped_by_user": True})
+                self.repo.save(state)
+            return state
 
     def stop_signal(self, state: ContainerState) -> int:
         """The signal that asks PID 1 to shut down, as LXC decides it for system inits."""
@@ -241,10 +249,14 @@ class Manager:
 
     def on_exit(self, cid: str) -> None:
         """conmon's exit command: finalize, then apply the restart policy and --rm."""
+        if not (self.cdir(cid) / "state.json").exists():
+            return  # already removed (rm -f): taking the lock would recreate its lock file
         with self.repo.lock(cid):
             try:
                 state = self.repo.load(cid)
             except RichContainerError:
+                with contextlib.suppress(FileNotFoundError):
+                    self.repo.lock_path(cid).unlink()  # removed while we waited for the lock
                 return
             state = self._sync(state, locked=True)
             if state.status in (Status.RUNNING, Status.PAUSED) and alive(state):
@@ -259,6 +271,8 @@ class Manager:
             state = state.model_copy(update={"restart_count": state.restart_count + 1})
             self.repo.save(state)
         time.sleep(delay)
+        if not (self.cdir(cid) / "state.json").exists():
+            return  # removed during the back-off (do not recreate its lock file)
         with self.repo.lock(cid):
             state = self._sync(self.repo.load(cid), locked=True)
             if state.status == Status.EXITED and not state.stopped_by_user:
@@ -346,12 +360,12 @@ class Manager:
             merged = state.config.resources.model_copy(update={k: v for k, v in resources.items() if v is not None})
             Resources.model_validate(merged.model_dump())
             cfg = state.config.model_copy(update={"resources": merged})
+            inp = BuildInputs(cid=cid, config=cfg, rootfs="", pids_limit_ok=bool(state.plan.get("pids", True)),
+                              memsw_ok=bool(state.plan.get("memsw", True)))
+            res = spec_resources(inp).model_dump(by_alias=True, exclude_none=True)
             if state.status in (Status.RUNNING, Status.PAUSED):
-                inp = BuildInputs(cid=cid, config=cfg, rootfs="", pids_limit_ok=bool(state.plan.get("pids", True)),
-                                  memsw_ok=bool(state.plan.get("memsw", True)))
-                res = spec_resources(inp).model_dump(by_alias=True, exclude_none=True)
-                res.pop("devices", None)
-                self.runtime(state).update(cid, res)
+                self.runtime(state).update(cid, {k: v for k, v in res.items() if k != "devices"})
+            _set_bundle_resources(self.cdir(cid) / "bundle" / "config.json", res)  # the next start keeps them
             state = state.model_copy(update={"config": cfg})
             self.repo.save(state)
             return state
@@ -385,6 +399,17 @@ class Manager:
             if deadline is not None and time.monotonic() > deadline:
                 raise UsageError(f"container {state.config.name} still running after {timeout:g}s")
             _wait_pid_exit(state.pid, state.pid_start, 0.5) if state.pid else time.sleep(0.1)
+
+
+def _set_bundle_resources(config_json: Path, resources: dict) -> None:
+    """Write RESOURCES into the bundle's linux.resources (atomically)."""
+    import json
+
+    from richcontainer.util.fs import atomic_write
+
+    spec = json.loads(config_json.read_text())
+    spec.setdefault("linux", {})["resources"] = resources
+    atomic_write(config_json, json.dumps(spec, indent=1))
 
 
 def _should_restart(state: ContainerState) -> bool:

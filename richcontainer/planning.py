@@ -1,11 +1,14 @@
-"""Host-dependent decisions for one container: the compat planner's verdict as a plain dict."""
+"""Host-dependent decisions for one container: compat's pure planner, fed with probed host facts
+(cached per boot) and the guest image's init; the result is saved as a plain dict in the state."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from richcontainer.errors import CompatRefused
 from richcontainer.model.config import ContainerConfig
 
 if TYPE_CHECKING:
@@ -17,30 +20,36 @@ def default_lxcfs(cfg: ContainerConfig) -> bool:
 
 
 def plan_for(mgr: Manager, cfg: ContainerConfig, lower: Path) -> dict[str, object]:
-    """Ask compat's planner (pure) with the host's probed facts and the image's guest info."""
+    """Plan CFG on this host for the image at LOWER; CompatRefused says why it cannot work."""
+    from compat.errors import CompatError
+    from compat.guest import detect_guest
+    from compat.model import ContainerRequest
+    from compat.plan import plan
+    from compat.probe import host_facts
+
+    guest = detect_guest(os.fspath(lower))
+    if cfg.init not in ("systemd", "sbin-init"):
+        guest = dataclasses.replace(guest, init="none")  # the image's init is not booted
+    elif cfg.init == "systemd" and guest.init != "systemd":
+        raise CompatRefused(f"--init systemd: the image has no systemd (its init is {guest.init})",
+                            hint="use --init sbin-init for sysvinit guests")
+    r = cfg.resources
+    request = ContainerRequest(
+        runtime="auto" if cfg.runtime == "runc" else ("runc" if "/" in cfg.runtime else cfg.runtime),
+        storage=os.environ.get("RICHCONTAINER_STORAGE", "auto"),
+        cgroupns=True, seccomp=not cfg.privileged, no_new_privileges=not cfg.privileged,
+        network_namespace=cfg.network != "host", pids_limit=r.pids_limit, memory_limit=r.memory,
+        memory_swap=r.memory_swap if r.memory_swap not in (None, -1) else None,
+        cpu_quota=int(r.cpus * 100000) if r.cpus else None)
     try:
-        from compat import plan as compat_plan
-    except ImportError:
-        compat_plan = None  # type: ignore[assignment]
-    storage = os.environ.get("RICHCONTAINER_STORAGE", "overlay")  # "copy" forces the fallback
-    if compat_plan is not None and hasattr(compat_plan, "plan_for_richcontainer"):
-        out = compat_plan.plan_for_richcontainer(cfg.model_dump(), os.fspath(lower))
-        out.setdefault("lxcfs", default_lxcfs(cfg))
-        if storage == "copy":
-            out["storage"] = "copy"
-        return out
+        p = plan(request, host_facts(), guest)
+    except CompatError as e:
+        raise CompatRefused(str(getattr(e, "message", e))) from None
     return {
-        "backend": cfg.runtime, "storage": storage,
-        "cgroupns": os.path.exists("/proc/self/ns/cgroup"),
-        "seccomp": os.path.exists("/proc/sys/kernel/seccomp/actions_avail"),
-        "pids": os.path.isdir("/sys/fs/cgroup/pids") or _v2_has("pids"),
-        "memsw": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") or _v2_has("memory"),
-        "lxcfs": default_lxcfs(cfg), "env": [], "warnings": [],
+        "backend": p.backend, "runtime_path": p.runtime_path if "/" not in cfg.runtime else cfg.runtime,
+        "storage": p.storage, "cgroupns": p.cgroupns, "seccomp": p.seccomp, "pids": p.pids_limit,
+        "memsw": p.memsw, "env": [f"{k}={v}" for k, v in p.extra_env.items()], "init_args": list(p.init_args),
+        "warnings": list(p.warnings), "lxcfs": default_lxcfs(cfg),
+        "guest": {"init": guest.init, "systemd": str(guest.systemd_version or ""),
+                  "distro": f"{guest.distro_id} {guest.distro_version}".strip()},
     }
-
-
-def _v2_has(controller: str) -> bool:
-    try:
-        return controller in Path("/sys/fs/cgroup/cgroup.controllers").read_text().split()
-    except OSError:
-        return False

@@ -113,3 +113,30 @@ def base_image(rc_session: RC) -> str:
     """debian:bookworm with the default packages (systemd, dbus, procps, iproute2), cached."""
     rc_session("image", "bootstrap", "debian:bookworm", timeout=1800)
     return "debian:bookworm"
+
+
+RICH_PACKAGES = "openssh-server,cron,iputils-ping,python3"
+
+
+@pytest.fixture(scope="session")
+def rich_image(rc_session: RC):
+    """Factory: a systemd guest of SUITE with sshd, cron, ping and python3 (debootstrap, cached)."""
+    made: dict[str, str] = {}
+
+    def make(suite: str = "bookworm") -> str:
+        if suite not in made:
+            tag = f"rich-{suite}"
+            rc_session("image", "bootstrap", "--include", RICH_PACKAGES, "--tag", tag, f"debian:{suite}",
+                       timeout=1800)
+            made[suite] = tag
+        return made[suite]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sysv_image(rc_session: RC) -> str:
+    """A sysvinit Debian guest (sysvinit-core instead of systemd) with cron and sshd."""
+    rc_session("image", "bootstrap", "--include", "sysvinit-core,cron,openssh-server", "--tag", "sysv-bookworm",
+               "debian:bookworm", timeout=1800)
+    return "sysv-bookworm"

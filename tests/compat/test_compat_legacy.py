@@ -60,10 +60,11 @@ class Legacy:
         return json.loads(self.run("state", cid).stdout)
 
     def create(self, cid: str, bundle: Path, log: Path) -> None:
+        # The container inherits create's stdio (as with runc): files, not pipes we would wait on.
         with open(log, "w") as fh:
             out = subprocess.run(self.argv("create", "--bundle", os.fspath(bundle), cid), cwd=REPO,
-                                 stdout=fh, stderr=subprocess.PIPE, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
+                                 stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, timeout=60)
+        assert out.returncode == 0, log.read_text()
         self.created.append(cid)
 
     def cleanup(self) -> None:
@@ -134,7 +135,11 @@ def test_busybox_lifecycle(legacy, tmp_path):
     out = legacy.run("exec", "c1", "cat", "/proc/self/cgroup")
     assert "/rclegacy/c1" in out.stdout
     pidfile = tmp_path / "exec.pid"
-    legacy.run("exec", "--detach", "--pid-file", os.fspath(pidfile), "c1", "sleep", "300")
+    # A detached command keeps the stdio it was given (as with runc): not our pipes.
+    out = subprocess.run(legacy.argv("exec", "--detach", "--pid-file", os.fspath(pidfile), "c1", "sleep", "300"),
+                         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         timeout=60)
+    assert out.returncode == 0
     exec_pid = int(pidfile.read_text())
     with open(f"/proc/{exec_pid}/cmdline") as fh:
         assert fh.read().split("\0")[:2] == ["sleep", "300"]  # a host pid, translated by the kernel

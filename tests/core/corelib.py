@@ -75,6 +75,13 @@ def assert_clean(rc, cid: str) -> None:  # noqa: ANN001
     assert not cgroup_dirs(cid), f"cgroup dirs left: {cgroup_dirs(cid)}"
     assert not cdir.exists(), "container dir left"
     assert cid not in rc.ids()
+    assert not (paths.exits / cid).exists(), "exit file left"
+    # conmon's exit command may still be running: give it a moment, then no lock file may remain
+    lock = paths.locks / f"{cid}.lock"
+    deadline = time.monotonic() + 5
+    while lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not lock.exists(), "lock file left"
 
 
 def assert_one_error(p: subprocess.CompletedProcess[str], *, code: int | None = None) -> str:

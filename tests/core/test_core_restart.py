@@ -62,7 +62,7 @@ def test_always_restarts_exit_zero_and_stop_wins(rc, base_image: str) -> None:  
     wait_until(lambda: info(rc, "rp-always")["restart_count"] >= 2, timeout=30)
     wait_until(lambda: info(rc, "rp-always")["status"] == "running", timeout=30)
     rc("stop", "-t", "2", "rp-always")
-    d = settled(rc, "rp-always", seconds=3)
+    d = settled(rc, "rp-always", seconds=6)  # longer than the 5 s max backoff
     assert d["status"] == "exited" and d["stopped_by_user"] is True
     # start clears the user's stop: the policy applies again
     rc("start", "rp-always")
@@ -76,7 +76,7 @@ def test_unless_stopped(rc, base_image: str) -> None:  # noqa: ANN001
     wait_until(lambda: info(rc, "rp-unless")["restart_count"] >= 1, timeout=30)
     wait_until(lambda: info(rc, "rp-unless")["status"] == "running", timeout=30)
     rc("stop", "-t", "2", "rp-unless")
-    d = settled(rc, "rp-unless", seconds=3)
+    d = settled(rc, "rp-unless", seconds=6)
     assert d["status"] == "exited" and d["stopped_by_user"] is True
 
 
