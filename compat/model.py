@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -42,6 +42,8 @@ class HostFacts(_Dict):
     """What the host can do, as found by trying (see compat.probe)."""
 
     kernel_release: str = ""
+    # the kernel version in the vDSO's ELF note, which glibc checks instead of uname() ("" = unknown)
+    vdso_kernel: str = ""
     machine: str = ""
     boot_id: str = ""
     # feature key (see compat.features.CATALOGUE) -> True (works) / False (missing) / None (unknown)
@@ -71,6 +73,14 @@ class HostFacts(_Dict):
             return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
         except (IndexError, ValueError):
             return (0, 0)
+
+    def libc_kernel_version(self) -> tuple[int, int]:
+        """The (major, minor) a guest's glibc compares with its minimum ("FATAL: kernel too old"):
+        glibc reads the vDSO's note first and uname() only without one."""
+        if self.vdso_kernel:
+            parts = self.vdso_kernel.split(".")
+            return int(parts[0]), int(parts[1])
+        return self.kernel_version()
 
 
 @dataclass(frozen=True)

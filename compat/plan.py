@@ -142,9 +142,10 @@ def _systemd_rules(guest: GuestInfo, facts: HostFacts, backend: str, env: dict[s
 def _libc_rules(guest: GuestInfo, facts: HostFacts, warn: list[str]) -> None:
     glibc = _vtuple(guest.glibc_version)
     label = " ".join(x for x in (guest.distro_id, guest.distro_version) if x) or "guest"
-    if glibc and glibc >= (2, 26) and facts.kernel_version() < (3, 2):
+    if glibc and glibc >= (2, 26) and facts.libc_kernel_version() < (3, 2):
         raise CompatError(f"{label} guest (glibc {guest.glibc_version}) needs Linux >= 3.2"
-                          f" (\"FATAL: kernel too old\"); this host runs {facts.kernel_release}")
+                          f" (\"FATAL: kernel too old\"); this host runs"
+                          f" {facts.vdso_kernel or facts.kernel_release}")
     el = guest.el_major()
     old = (el is not None and el <= 6) or (bool(glibc) and glibc < (2, 15))
     if not old or facts.vsyscall in ("n/a", "emulate"):

@@ -125,6 +125,40 @@ def _vsyscall(root: str, machine: str) -> str:
     return "none"
 
 
+def vdso_kernel() -> str:
+    """"A.B.C" from the vDSO's "Linux" ELF note (LINUX_VERSION_CODE), "" when there is none.
+
+    glibc checks its minimum kernel against this note, not uname(): `setarch --uname-2.6` changes
+    only the latter, so under the emulation harness guests still run on the real kernel's note."""
+    import ctypes
+    import struct
+    try:
+        libc = ctypes.CDLL(None)
+        libc.getauxval.restype = ctypes.c_ulong
+        base = libc.getauxval(ctypes.c_ulong(33))  # AT_SYSINFO_EHDR
+        if not base or ctypes.string_at(base, 4) != b"\x7fELF" or ctypes.string_at(base + 4, 1) != b"\x02":
+            return ""
+        phoff, = struct.unpack("=Q", ctypes.string_at(base + 0x20, 8))
+        phentsize, phnum = struct.unpack("=HH", ctypes.string_at(base + 0x36, 4))
+        for i in range(phnum):
+            ptype, _flags, offset, _vaddr, _paddr, filesz = struct.unpack(
+                "=IIQQQQ", ctypes.string_at(base + phoff + i * phentsize, 40))
+            if ptype != 4:  # PT_NOTE
+                continue
+            pos, end = base + offset, base + offset + filesz
+            while pos + 12 <= end:
+                namesz, descsz, ntype = struct.unpack("=III", ctypes.string_at(pos, 12))
+                name = ctypes.string_at(pos + 12, namesz)
+                desc = pos + 12 + ((namesz + 3) & ~3)
+                if name.rstrip(b"\0") == b"Linux" and ntype == 0 and descsz >= 4:
+                    code, = struct.unpack("=I", ctypes.string_at(desc, 4))
+                    return "%d.%d.%d" % (code >> 16, (code >> 8) & 0xFF, code & 0xFF)
+                pos = desc + ((descsz + 3) & ~3)
+    except (OSError, AttributeError, ValueError, struct.error):
+        return ""
+    return ""
+
+
 def read_recorded(root: str) -> tuple[dict[str, tuple[bool | None, str]], dict[str, str], dict[str, str]]:
     """A fixture's recorded syscall results (`key yes|no|unknown [detail]`) and runtimes
     (`runtime NAME PATH [VERSION]`): (results, runtime paths, runtime versions)."""
@@ -235,6 +269,7 @@ def probe(root: str = "/", live: bool | None = None, storage_dir: str | None = N
         paths["legacy"] = LEGACY_RUNTIME
     return HostFacts(
         kernel_release=release,
+        vdso_kernel=vdso_kernel() if root == "/" else "",
         machine=uname.machine,
         boot_id=(_read(root, "/proc/sys/kernel/random/boot_id") or "").strip(),
         features=features,
@@ -262,7 +297,11 @@ def cache_key(root: str = "/") -> str:
     """Boot id + kernel release (+ root, probe version): a new boot or kernel means a new probe."""
     release = os.uname().release if root == "/" else (_read(root, "/proc/sys/kernel/osrelease") or "").strip()
     boot = (_read(root, "/proc/sys/kernel/random/boot_id") or "").strip()
-    return f"{PROBE_VERSION}:{boot}:{release}:{os.path.realpath(root)}:{os.uname().release}"
+    # A seccomp filter (the emulation harness) changes what the live probes see: not the same host.
+    status = _read("/", "/proc/self/status") or ""
+    filters = ",".join(ln.split(":", 1)[1].strip() for ln in status.splitlines()
+                       if ln.startswith(("Seccomp:", "Seccomp_filters:")))
+    return f"{PROBE_VERSION}:{boot}:{release}:{os.path.realpath(root)}:{os.uname().release}:{filters}"
 
 
 def host_facts(cache_dir: str | None = None, root: str = "/", refresh: bool = False,

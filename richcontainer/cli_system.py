@@ -26,16 +26,12 @@ def lxcfs() -> None:
 
 
 @lxcfs.command()
-@click.option("--mountpoint", default=None)
-def serve(mountpoint: str | None) -> None:
+def serve() -> None:
     """Run the supervised daemon in the foreground (what the systemd unit runs)."""
-    import json
-
     from lxcfs_py.supervise import supervise_main
     from richcontainer import lxcfs as seam
 
-    sys.exit(supervise_main(["--mount", mountpoint or seam.MOUNTPOINT, "--state-dir", seam.state_dir(manager().paths),
-                             "--on-restart-json", json.dumps(seam.reattach_argv())]))
+    sys.exit(supervise_main(["--mount", seam.mountpoint(), "--state-dir", seam.state_dir()]))
 
 
 @lxcfs.command(name="stop")
@@ -44,7 +40,19 @@ def lxcfs_stop() -> None:
     from lxcfs_py.supervise import stop as do_stop
     from richcontainer import lxcfs as seam
 
-    do_stop(seam.state_dir(manager().paths))
+    do_stop(seam.state_dir())
+
+
+@lxcfs.command()
+def reattach() -> None:
+    """Bind fresh lxcfs files into every running container that had them (no restart)."""
+    from lxcfs_py.attach import reattach_all
+    from richcontainer import lxcfs as seam
+
+    errors = reattach_all(seam.mountpoint())
+    for pid, err in errors.items():
+        click.echo(f"richcontainer: reattach pid {pid}: {err}", err=True)
+    sys.exit(1 if errors else 0)
 
 
 @lxcfs.command()
@@ -53,24 +61,8 @@ def unit() -> None:
     from richcontainer import lxcfs as seam
     from richcontainer.templating import render
 
-    click.echo(render("lxcfs-py.service.j2", python=sys.executable, mountpoint=seam.MOUNTPOINT,
-                      state_dir=seam.state_dir(manager().paths), reattach_cmd=seam.reattach_argv()))
-
-
-@lxcfs.command()
-def reattach() -> None:
-    """Bind fresh lxcfs files into every running container that uses them (no restart)."""
-    from richcontainer import lxcfs as seam
-    from lxcfs_py.attach import reattach as do_reattach
-
-    mgr = manager()
-    for s in mgr.list(False):
-        if s.plan.get("lxcfs") and s.pid:
-            try:
-                do_reattach(s.pid, seam.MOUNTPOINT)
-                click.echo(s.name)
-            except Exception as e:  # noqa: BLE001 - one container's failure must not stop the others
-                click.echo(f"richcontainer: reattach {s.name}: {e}", err=True)
+    click.echo(render("lxcfs-py.service.j2", python=sys.executable, mountpoint=seam.mountpoint(),
+                      state_dir=seam.state_dir()))
 
 
 @main.command()

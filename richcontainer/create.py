@@ -186,7 +186,7 @@ def lxcfs_mounts(mgr: Manager, plan: dict[str, object]) -> list[dict]:
         return []
     from richcontainer.lxcfs import container_mounts, ensure_lxcfs
 
-    ensure_lxcfs(mgr.paths)
+    ensure_lxcfs()
     return container_mounts()
 
 

@@ -150,7 +150,7 @@ class Manager:
         if state.plan.get("lxcfs"):
             from richcontainer.lxcfs import ensure_lxcfs
 
-            ensure_lxcfs(self.paths)
+            ensure_lxcfs()
 
     def run_foreground(self, state: ContainerState) -> int:
         """Run a created container attached to this terminal (runc run); returns its exit code."""

@@ -30,8 +30,16 @@ class MonitorArgs:
     run_root: Path | None = None
 
 
+def monitor_program(runtime_path: str) -> list[str]:
+    """conmon, or for the legacy runtime its conmon-compatible rcmon (conmon needs
+    PR_SET_CHILD_SUBREAPER, Linux 3.4, which the hosts needing the legacy runtime lack)."""
+    if os.path.basename(runtime_path) == "rclegacy.py":
+        return [sys.executable, os.path.join(os.path.dirname(runtime_path), "rcmon.py")]
+    return ["conmon"]
+
+
 def conmon_argv(a: MonitorArgs) -> list[str]:
-    argv = ["conmon", "--api-version", "1", "-c", a.cid, "-u", a.cid, "-n", a.name,
+    argv = [*monitor_program(a.runtime_path), "--api-version", "1", "-c", a.cid, "-u", a.cid, "-n", a.name,
             "-r", a.runtime_path, "-b", os.fspath(a.bundle),
             "-p", os.fspath(a.cdir / "pidfile"), "-P", os.fspath(a.cdir / "conmon.pid"),
             "-l", "k8s-file:" + os.fspath(a.cdir / "ctr.log"), "--log-size-max", str(64 << 20),

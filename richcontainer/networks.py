@@ -50,11 +50,16 @@ def _store_lock(root: str):
         yield
 
 
-def bridge_name(name: str) -> str:
-    """``rc-NAME`` when it fits in 15 characters, else ``rc-`` plus a hash of NAME."""
-    if len(name) <= 12 and re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        return f"rc-{name}"
-    return "rc-" + hashlib.sha256(name.encode()).hexdigest()[:12]
+def bridge_name(name: str, root: str | None = None) -> str:
+    """``rc-NAME`` when it fits in 15 characters, else ``rc-`` plus a hash of NAME.
+
+    A store other than the default one (tests, a second instance) gets a hash of both, so two
+    stores on one host never share a bridge."""
+    if root is None or os.path.abspath(root) == "/var/lib/richcontainer":
+        if len(name) <= 12 and re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            return f"rc-{name}"
+        return "rc-" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return "rc" + hashlib.sha256(f"{os.path.abspath(root)}\0{name}".encode()).hexdigest()[:13]
 
 
 def _host_routes() -> list[ipaddress.IPv4Network]:
@@ -116,7 +121,7 @@ def _create_unlocked(root: str, name: str, subnet: str | None, peers: bool) -> d
                 raise NetworkConfigError(f"subnet {net} overlaps network {c['name']} ({c['subnet']})")
     else:
         net = ipaddress.IPv4Network(_pick_subnet(root))
-    cfg = {"name": name, "subnet": str(net), "gateway": str(next(net.hosts())), "bridge": bridge_name(name),
+    cfg = {"name": name, "subnet": str(net), "gateway": str(next(net.hosts())), "bridge": bridge_name(name, root),
            "peers": peers, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     os.makedirs(_dir(root), exist_ok=True)
     ipam.atomic_write_json(os.path.join(_dir(root), f"{name}.json"), cfg)
@@ -142,7 +147,11 @@ def get_network(root: str, name: str) -> dict:
         raise NetworkConfigError(f"no such network: {name}")
     os.makedirs(_dir(root), exist_ok=True)
     with _store_lock(root):
-        return _read(root, name) or _create_unlocked(root, name, DEFAULT_SUBNET, peers=False)
+        if _read(root, name):
+            return _read(root, name)  # type: ignore[return-value]
+        default = ipaddress.IPv4Network(DEFAULT_SUBNET)
+        free = not any(default.overlaps(r) for r in _host_routes())
+        return _create_unlocked(root, name, DEFAULT_SUBNET if free else _pick_subnet(root), peers=False)
 
 
 def _leases(root: str, name: str) -> dict[str, dict]:

@@ -34,7 +34,8 @@ class RC:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.env = {**os.environ, "RICHCONTAINER_ROOT": str(root)}
+        self.env = {**os.environ, "RICHCONTAINER_ROOT": str(root),
+                    "RICHCONTAINER_LXCFS_MOUNT": str(root / "lxcfs")}
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,6 +88,7 @@ def rc_root() -> Iterator[Path]:
     with contextlib.suppress(Exception):
         for cid in rc.ids():
             rc("rm", "-f", cid, check=False)
+    rc("lxcfs", "stop", check=False)
     run = _runroot(root)
     _stop_forkservers(run)
     _unmount_below(root)

@@ -37,6 +37,11 @@ def serve(listener, start_w):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped automatically
     os.setsid()
     _set_name(b"rclegacy-agent")
+    null = os.open(os.devnull, os.O_RDWR)  # do not hold the monitor's pipes (or the console) open
+    for target in (0, 1, 2):
+        os.dup2(null, target)
+    if null > 2:
+        os.close(null)
     try:
         os.chdir("/")
     except OSError:
@@ -126,9 +131,15 @@ def fcntl_cloexec(fd):
 
 def client(path, req, fds=(0, 1, 2)):
     """Connect, send REQ with FDS; return (socket, file for reading JSON lines, host pid or None)."""
+    import nsutil
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    sock.connect(path)
+    addr, dirfd = nsutil.unix_path(path)
+    try:
+        sock.connect(addr)
+    finally:
+        if dirfd is not None:
+            os.close(dirfd)
     sock.sendmsg([json.dumps(req).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
     return sock
 

@@ -85,6 +85,41 @@ def make_devices(rootfs):
         os.symlink("pts/ptmx", os.path.join(dev, "ptmx"))
 
 
+def setup_console(rootfs, console_socket):
+    """A pty in the container's own devpts: the slave is bound on /dev/console, the master goes to
+    the monitor over CONSOLE_SOCKET (SCM_RIGHTS, like runc). Returns the slave's in-container path."""
+    import array
+    import fcntl
+    import socket
+    import struct
+    ptmx = os.path.join(rootfs, "dev/pts/ptmx")
+    if not os.path.exists(ptmx):
+        raise OSError(2, "a terminal needs a devpts (newinstance) mount on /dev/pts")
+    master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY)
+    try:
+        fcntl.ioctl(master, 0x40045431, struct.pack("i", 0))  # TIOCSPTLCK: unlock
+        num = struct.unpack("i", fcntl.ioctl(master, 0x80045430, struct.pack("i", 0)))[0]  # TIOCGPTN
+        slave = "/dev/pts/%d" % num
+        console = os.path.join(rootfs, "dev/console")
+        if not os.path.lexists(console):
+            open(console, "a").close()
+        ns.mount(os.path.join(rootfs, slave.lstrip("/")), console, None, ns.MS_BIND)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            addr, dirfd = ns.unix_path(console_socket)
+            try:
+                sock.connect(addr)
+            finally:
+                if dirfd is not None:
+                    os.close(dirfd)
+            sock.sendmsg([slave.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [master]))])
+        finally:
+            sock.close()
+    finally:
+        os.close(master)
+    return "/dev/console"
+
+
 def mask_and_protect(linux):
     """maskedPaths (bind /dev/null or an empty ro tmpfs) and readonlyPaths, after pivot_root."""
     for path in linux.get("maskedPaths") or []:

@@ -12,6 +12,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWCGROUP = 0x02000000
+CLONE_PARENT = 0x00008000
 NS_FLAGS = {"mount": CLONE_NEWNS, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC, "network": CLONE_NEWNET,
             "pid": CLONE_NEWPID, "user": CLONE_NEWUSER, "cgroup": CLONE_NEWCGROUP}
 
@@ -62,6 +63,28 @@ def umount2(target, flags=0):
 def pivot_root(new_root, put_old):
     _check(_libc.syscall(ctypes.c_long(_NR["pivot_root"]), ctypes.c_char_p(_enc(new_root)),
                          ctypes.c_char_p(_enc(put_old))), "pivot_root")
+
+
+def unix_path(path):
+    """A unix socket address for PATH that fits sun_path (108 bytes): long paths go through an
+    O_PATH-like directory fd, /proc/self/fd/N/NAME. Returns (address, fd to close after use or None)."""
+    if len(path.encode()) < 100:
+        return path, None
+    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    return "/proc/self/fd/%d/%s" % (fd, os.path.basename(path)), fd
+
+
+def take_terminal(path):
+    """New session with PATH (the container's console) as controlling terminal and stdio."""
+    import fcntl
+    import termios
+    os.setsid()
+    fd = os.open(path, os.O_RDWR)
+    fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
 
 
 def sethostname(name):

@@ -116,7 +116,8 @@ def _list(store, ns):
 def dispatch(ns):
     store = runtime.Store(ns.root)
     if ns.cmd == "create":
-        runtime.create(store, ns.id, ns.bundle, ns.pid_file)
+        runtime.create(store, ns.id, ns.bundle, ns.pid_file, console_socket=ns.console_socket,
+                       clone_parent=os.environ.get("RCLEGACY_CLONE_PARENT") == "1")
     elif ns.cmd == "start":
         runtime.start(store, ns.id)
     elif ns.cmd == "state":

@@ -79,7 +79,9 @@ def run_hooks(state, kind, hook_state):
                                 % (kind, i, proc.returncode, out.decode(errors="replace").strip()))
 
 
-def create(store, cid, bundle, pid_file=None):
+def create(store, cid, bundle, pid_file=None, console_socket=None, clone_parent=False):
+    """CLONE_PARENT (RCLEGACY_CLONE_PARENT=1) makes init a child of our caller, the monitor: 2.6.32
+    has no PR_SET_CHILD_SUBREAPER, so this is how a monitor can wait for the container's exit."""
     bundle = os.path.abspath(bundle)
     try:
         with open(os.path.join(bundle, "config.json")) as fh:
@@ -87,8 +89,9 @@ def create(store, cid, bundle, pid_file=None):
     except (IOError, OSError, ValueError) as exc:
         raise RuntimeError_("cannot read %s/config.json: %s" % (bundle, exc))
     process = config.get("process") or {}
-    if process.get("terminal"):
-        raise RuntimeError_("process.terminal is not supported by the legacy backend")
+    if process.get("terminal") and not console_socket:
+        raise RuntimeError_("process.terminal needs --console-socket")
+    console = os.path.abspath(console_socket) if process.get("terminal") else None
     rootfs = os.path.join(bundle, (config.get("root") or {}).get("path") or "rootfs")
     if not os.path.isdir(rootfs):
         raise RuntimeError_("rootfs %s is not a directory" % rootfs)
@@ -119,11 +122,11 @@ def create(store, cid, bundle, pid_file=None):
     sock_path = os.path.join(sdir, agent.SOCKET)
     go_r, go_w = os.pipe()
     sync_r, sync_w = os.pipe()
-    pid = ns.clone(flags)
+    pid = ns.clone(flags | (ns.CLONE_PARENT if clone_parent else 0))
     if pid == 0:
         os.close(go_w)
         os.close(sync_r)
-        _init(config, rootfs, sock_path, net_path, go_r, sync_w)  # never returns
+        _init(config, rootfs, sock_path, net_path, go_r, sync_w, console)  # never returns
     os.close(go_r)
     os.close(sync_w)
     paths = []
@@ -159,8 +162,9 @@ def _read_all(fd):
     return b"".join(chunks)
 
 
-def _init(config, rootfs, sock_path, net_path, go_r, sync_w):
+def _init(config, rootfs, sock_path, net_path, go_r, sync_w, console=None):
     """Container init (pid 1 of the new pid namespace): set up, fork the agent, wait for start, exec."""
+    tty = None
     try:
         if os.read(go_r, 1) != b"g":
             os._exit(1)
@@ -170,8 +174,13 @@ def _init(config, rootfs, sock_path, net_path, go_r, sync_w):
             ns.setns(fd, ns.CLONE_NEWNET)
             os.close(fd)
         mounts.setup_rootfs(config, rootfs)
+        if console:
+            tty = mounts.setup_console(rootfs, console)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(sock_path)  # bound while the host's state dir is still visible
+        addr, dirfd = ns.unix_path(sock_path)
+        listener.bind(addr)  # bound while the host's state dir is still visible
+        if dirfd is not None:
+            os.close(dirfd)
         listener.listen(16)
         mounts.enter_rootfs(config, rootfs)
         if config.get("hostname"):
@@ -193,11 +202,13 @@ def _init(config, rootfs, sock_path, net_path, go_r, sync_w):
     if os.read(start_r, 1) != b"s":
         os._exit(1)
     os.close(start_r)
-    _exec_process(config.get("process") or {})
+    _exec_process(config.get("process") or {}, tty)
 
 
-def _exec_process(process):
+def _exec_process(process, tty=None):
     try:
+        if tty:
+            ns.take_terminal(tty)
         env = dict(e.split("=", 1) for e in process.get("env") or [] if "=" in e)
         os.chdir(process.get("cwd") or "/")
         for rl in process.get("rlimits") or []:
@@ -207,7 +218,8 @@ def _exec_process(process):
                 resource.setrlimit(name, (rl["soft"], rl["hard"]))
         bounding = (process.get("capabilities") or {}).get("bounding")
         if bounding is not None:
-            ns.drop_bounding_caps(set(ns.CAPS.index(c) for c in bounding if c in ns.CAPS))
+            # Before Linux 3.4 reboot(2) in a pid namespace reboots the host: never keep CAP_SYS_BOOT.
+            ns.drop_bounding_caps(set(ns.CAPS.index(c) for c in bounding if c in ns.CAPS and c != "CAP_SYS_BOOT"))
         user = process.get("user") or {}
         os.setgroups([int(g) for g in user.get("additionalGids") or []])
         os.setgid(int(user.get("gid", 0)))

@@ -157,6 +157,13 @@ def namespaces(inp: BuildInputs) -> list[oci.Namespace]:
     return ns
 
 
+def _sysctls(inp: BuildInputs) -> dict[str, str] | None:
+    """With its own network namespace, let every group use ICMP echo sockets (ping without
+    CAP_NET_RAW), as podman does; the setting is per network namespace."""
+    own_netns = any(n.get("type") == "network" and not n.get("path") for n in inp.network_namespaces)
+    return {"net.ipv4.ping_group_range": "0 2147483647"} if own_netns else None
+
+
 def build_spec(inp: BuildInputs) -> oci.Spec:
     """The complete OCI spec for one container."""
     cfg = inp.config
@@ -178,6 +185,7 @@ def build_spec(inp: BuildInputs) -> oci.Spec:
         seccomp=seccomp_profile() if inp.seccomp and not cfg.privileged else None,
         masked_paths=None if cfg.privileged else list(D.MASKED_PATHS),
         readonly_paths=None if cfg.privileged else list(D.READONLY_PATHS),
+        sysctl=_sysctls(inp),
     )
     return oci.Spec(process=proc, root=oci.Root(path=inp.rootfs), hostname=hostname(inp),
                     mounts=mounts(inp), hooks=oci.Hooks(**hooks) if hooks else None,

@@ -33,9 +33,9 @@ def assert_truthful(rc, prefix: str) -> dict[str, dict]:  # noqa: ANN001
         rs = runc_state(rc, c["Id"])
         if c["State"] == "running":
             assert c["Pid"] and proc_alive(c["Pid"]), (name, c)
-            assert rs and rs["status"] == "running", (name, rs)
+            assert rs and rs["status"] == "running", (name, rs, c, rc.inspect(c["Id"]))
         elif c["State"] == "created":
-            assert rs and rs["status"] == "created", (name, rs)
+            assert rs and rs["status"] == "created", (name, rs, c, rc.inspect(c["Id"]))
         elif c["State"] == "exited":
             assert not (rs and rs["status"] in ("running", "created", "paused")), (name, rs)
         else:

@@ -140,9 +140,9 @@ def test_spec_namespaces_follow_host_and_network() -> None:
     s = spec_of(inputs={"cgroupns": False, "seccomp": False})
     assert "cgroup" not in {ns["type"] for ns in s["linux"]["namespaces"]}
     assert "seccomp" not in s["linux"]
-    host = spec_of(network="host")
+    host = spec_of(network="host", inputs={"network_namespaces": ()})
     assert "network" not in {ns["type"] for ns in host["linux"]["namespaces"]}
-    joined = spec_of(inputs={"netns_path": "/proc/1/ns/net"})
+    joined = spec_of(inputs={"network_namespaces": ({"type": "network", "path": "/proc/1/ns/net"},)})
     net = [ns for ns in joined["linux"]["namespaces"] if ns["type"] == "network"]
     assert net == [{"type": "network", "path": "/proc/1/ns/net"}]
 
@@ -205,7 +205,9 @@ def test_spec_volumes_tmpfs_annotations() -> None:
     s = spec_of(volumes=[{"source": "/a", "destination": "/b", "readonly": True},
                          {"source": "/c", "destination": "/d"}],
                 tmpfs=[{"destination": "/scratch", "options": ["size=1m"]}],
-                annotations={"x.y": "z"}, inputs={"etc_files": {"/etc/hosts": "/h"}})
+                annotations={"x.y": "z"},
+                inputs={"extra_mounts": ({"destination": "/etc/hosts", "type": "bind", "source": "/h",
+                                          "options": ["rbind", "rprivate"]},)})
     by = {m["destination"]: m for m in s["mounts"]}
     assert by["/b"]["source"] == "/a" and "ro" in by["/b"]["options"]
     assert "rw" in by["/d"]["options"]
