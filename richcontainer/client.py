@@ -1,8 +1,10 @@
-"""The `richcontainer` entry point: a thin client to a warm forkserver, else the CLI in-process.
+"""The `richcontainer` entry point: a thin client to a warm forkserver, else the full CLI.
 
-Only the standard library is imported here, so a command costs Python's start-up plus one
-fork of an already-warm server (click, pydantic and the engine imported once), instead of
-~250 ms of imports. Set RICHCONTAINER_FORKSERVER=0 to always run in-process.
+Only cheap standard-library modules are imported here, so a command costs Python's start-up
+(the installed launcher runs Python with -S) plus one fork of an already-warm server that has
+click, pydantic and the engine imported, instead of ~250 ms of imports. Without a server the
+full CLI is exec'ed (and a server is started for the next command).
+RICHCONTAINER_FORKSERVER=0 always runs the CLI in-process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ def main() -> None:
 
         code = try_forkserver(sys.argv[1:])
         if code is not None:
+            sys.stdout.flush()
             os._exit(code)
+    if "site" not in sys.modules:  # started with -S by the launcher: the CLI needs site-packages
+        os.execv(sys.executable, [sys.executable, "-m", "richcontainer", *sys.argv[1:]])
     from richcontainer.cli import main as cli_main
 
     cli_main(prog_name="richcontainer")

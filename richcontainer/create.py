@@ -103,10 +103,10 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
     spec = build_spec(inp)
     bundle = cdir / "bundle"
     bundle.mkdir(exist_ok=True)
-    atomic_write(bundle / "config.json", spec.to_json())
+    atomic_write(bundle / "config.json", spec.to_json(), durable=False)  # rebuilt from state if lost
     manager_hooks = {"poststop": [*hooks.get("poststop", []), *net.get("poststop", [])],
                      "poststart": hooks.get("poststart", []) if detached_poststart else []}
-    atomic_write(cdir / "hooks.json", json.dumps(manager_hooks))
+    atomic_write(cdir / "hooks.json", json.dumps(manager_hooks), durable=False)
     if plan.get("backend") == "legacy":
         state = state.model_copy(update={"runtime_path": str(plan["runtime_path"])})
     state = state.model_copy(update={

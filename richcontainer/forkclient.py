@@ -1,64 +1,67 @@
 """Client half of the forkserver: hand argv, env, cwd and our stdio fds to a warm server.
 
-Standard library only. Returns the command's exit code, or None when no server can take
-the command (the caller then runs it in-process and a server is started for next time).
+It imports only built-in modules (no json, re, enum: they would cost more than the command),
+and returns the command's exit code, or None when no server can take the command (the caller
+then runs the CLI itself, and a server is started for next time).
+
+Wire format: request = 4-byte length + NUL-separated fields (cwd, argc, argv..., env...), with
+fds 0-2 attached; replies = b"P" + pid, then b"C" + exit code (4-byte signed ints each).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import signal
-import socket
-import struct
-import subprocess
 import sys
-from pathlib import Path
+import zlib
+
+import _signal
+import _socket
+import _struct
 
 PACKAGE_DIRS = ("richcontainer", "compat", "hooks", "lxcfs_py")
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH, signal.SIGUSR1, signal.SIGUSR2)
+FORWARDED = (2, 15, 1, 3, 28, 10, 12)  # INT, TERM, HUP, QUIT, WINCH, USR1, USR2
 
 
 def code_key() -> str:
     """Changes whenever the installed code or interpreter changes, so a stale server is never used."""
-    top = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(sys.executable.encode())
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    h = zlib.crc32(sys.executable.encode())
     for d in PACKAGE_DIRS:
         try:
-            with os.scandir(top / d) as it:
+            with os.scandir(os.path.join(top, d)) as it:
                 for e in it:
                     if e.name.endswith(".py") or e.is_dir():
-                        h.update(f"{e.name}{e.stat().st_mtime_ns}".encode())
+                        h = zlib.crc32(f"{e.name}{e.stat().st_mtime_ns}".encode(), h)
         except FileNotFoundError:
             continue
-    return h.hexdigest()[:16]
+    return f"{h:08x}"
 
 
-def socket_path() -> Path:
-    from richcontainer.paths import StorePaths
+def socket_path() -> str:
+    from richcontainer.runroot import run_dir, store_root
 
-    return StorePaths.from_env().run / f"forkserver-{code_key()}.sock"
-
-
-def send_msg(sock: socket.socket, obj: object, fds: list[int] | None = None) -> None:
-    data = json.dumps(obj).encode()
-    payload = struct.pack("!I", len(data)) + data
-    if fds:
-        socket.send_fds(sock, [payload], fds)
-    else:
-        sock.sendall(payload)
+    return os.path.join(run_dir(store_root()), f"forkserver-{code_key()}.sock")
 
 
-def recv_msg(sock: socket.socket) -> object | None:
-    head = _recv_exact(sock, 4)
-    if head is None:
-        return None
-    body = _recv_exact(sock, struct.unpack("!I", head)[0])
-    return None if body is None else json.loads(body)
+def encode_request(argv: list[str], env: dict[str, str], cwd: str) -> bytes:
+    fields = [cwd, str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
+    payload = b"\0".join(os.fsencode(f) for f in fields)
+    return _struct.pack("!I", len(payload)) + payload
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+def decode_request(payload: bytes) -> tuple[list[str], dict[str, str], str]:
+    fields = [os.fsdecode(f) for f in payload.split(b"\0")]
+    cwd, argc = fields[0], int(fields[1])
+    argv = fields[2:2 + argc]
+    env = dict(item.split("=", 1) for item in fields[2 + argc:] if "=" in item)
+    return argv, env, cwd
+
+
+def reply(kind: bytes, value: int) -> bytes:
+    return kind + _struct.pack("!i", value)
+
+
+def _recv_exact(sock, n: int) -> bytes | None:  # noqa: ANN001
     buf = b""
     while len(buf) < n:
         try:
@@ -71,19 +74,21 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return buf
 
 
-def start_server(path: Path) -> None:
+def start_server(path: str) -> None:
     """Start a detached forkserver for PATH (it outlives us and exits after being idle)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    subprocess.Popen([sys.executable, "-m", "richcontainer.forkserver", os.fspath(path)],
+    import subprocess
+
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    subprocess.Popen([sys.executable, "-m", "richcontainer.forkserver", path],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      start_new_session=True, close_fds=True)
 
 
 def try_forkserver(argv: list[str]) -> int | None:
     path = socket_path()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
-        sock.connect(os.fspath(path))
+        sock.connect(path)
     except OSError:
         sock.close()
         if os.environ.get("RICHCONTAINER_FORKSERVER_AUTOSTART", "1") != "0":
@@ -92,12 +97,14 @@ def try_forkserver(argv: list[str]) -> int | None:
             except OSError:
                 pass
         return None
-    with sock:
-        send_msg(sock, {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}, [0, 1, 2])
-        hello = recv_msg(sock)
-        if not isinstance(hello, dict) or "pid" not in hello:
+    try:
+        fds = _struct.pack("3i", 0, 1, 2)
+        sock.sendmsg([encode_request(argv, dict(os.environ), os.getcwd())],
+                     [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        hello = _recv_exact(sock, 5)
+        if not hello or hello[:1] != b"P":
             return None
-        pid = int(hello["pid"])
+        pid = _struct.unpack("!i", hello[1:])[0]
 
         def forward(signo: int, _frame: object) -> None:
             try:
@@ -106,9 +113,11 @@ def try_forkserver(argv: list[str]) -> int | None:
                 pass
 
         for s in FORWARDED:
-            signal.signal(s, forward)
-        done = recv_msg(sock)
-    if isinstance(done, dict) and "code" in done:
-        return int(done["code"])
-    print("richcontainer: the command's worker process died", file=sys.stderr)
+            _signal.signal(s, forward)
+        done = _recv_exact(sock, 5)
+    finally:
+        sock.close()
+    if done and done[:1] == b"C":
+        return _struct.unpack("!i", done[1:])[0]
+    os.write(2, b"richcontainer: the command's worker process died\n")
     return 125

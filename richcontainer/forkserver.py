@@ -19,10 +19,9 @@ import signal
 import socket
 import struct
 import sys
-import json
 from pathlib import Path
 
-from richcontainer.forkclient import code_key, send_msg
+from richcontainer.forkclient import code_key, decode_request, reply
 
 IDLE_SECONDS = float(os.environ.get("RICHCONTAINER_FORKSERVER_IDLE", "900"))
 CHECK_SECONDS = 20.0
@@ -106,7 +105,7 @@ def _child(conn: socket.socket) -> None:
         head = conn.recv(4, socket.MSG_PEEK)
         n = struct.unpack("!I", head)[0] if len(head) == 4 else 0
         msg, fds, _flags, _addr = socket.recv_fds(conn, 4 + n, 3)
-        req = json.loads(msg[4:]) if len(msg) == 4 + n else json.loads(msg[4:] + _rest(conn, 4 + n - len(msg)))
+        argv, env, cwd = decode_request(msg[4:] + _rest(conn, 4 + n - len(msg)))
         for target, fd in enumerate(fds[:3]):
             os.dup2(fd, target, inheritable=True)
             os.close(fd)
@@ -114,15 +113,15 @@ def _child(conn: socket.socket) -> None:
         sys.stdout = io.TextIOWrapper(open(1, "wb", buffering=0, closefd=False), write_through=True,
                                       line_buffering=os.isatty(1))
         sys.stderr = io.TextIOWrapper(open(2, "wb", buffering=0, closefd=False), write_through=True)
-        os.chdir(req["cwd"])
+        os.chdir(cwd)
         os.environ.clear()
-        os.environ.update(req["env"])
+        os.environ.update(env)
         random.seed()
-        send_msg(conn, {"pid": os.getpid()})
+        conn.sendall(reply(b"P", os.getpid()))
         from richcontainer.cli import main
 
         try:
-            main(args=req["argv"], prog_name="richcontainer", standalone_mode=True)
+            main(args=argv, prog_name="richcontainer", standalone_mode=True)
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -136,7 +135,7 @@ def _child(conn: socket.socket) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         with contextlib.suppress(Exception):
-            send_msg(conn, {"code": code})
+            conn.sendall(reply(b"C", code))
         os._exit(code if 0 <= code < 256 else 1)
 
 

@@ -175,9 +175,10 @@ class Manager:
                 signal.signal(s, h)
         with self.repo.lock(state.id):
             state = self.repo.load(state.id)
-            self._finalize_unlocked(state, exit_code=code, clean_runtime=True)
             if state.config.auto_remove:
-                self._remove_unlocked(self.repo.load(state.id))
+                self._remove_unlocked(state.model_copy(update={"exit_code": code}))
+            else:
+                self._finalize_unlocked(state, exit_code=code, clean_runtime=True)
         return code
 
     # ----- stop / exit ----------------------------------------------------------------------
@@ -220,7 +221,7 @@ class Manager:
         return self._finalize_unlocked(state, clean_runtime=True)
 
     def _finalize_unlocked(self, state: ContainerState, exit_code: int | None = None,
-                           clean_runtime: bool = True) -> ContainerState:
+                           clean_runtime: bool = True, save: bool = True) -> ContainerState:
         """After the container's process is gone: delete it from the runtime, unmount, poststop."""
         cdir = self.cdir(state.id)
         ex = read_exit(self.paths.exits, state.id)
@@ -244,7 +245,8 @@ class Manager:
             "status": Status.EXITED, "exit_code": code, "pid": 0, "pid_start": 0, "hooks_ran": hooks_ran,
             "finished_at": ex[1] if ex else (state.finished_at if state.status == Status.EXITED and state.finished_at else time.time()),
             "warnings": [*state.warnings, *errors][-20:]})
-        self.repo.save(state)
+        if save:
+            self.repo.save(state)
         return state
 
     def on_exit(self, cid: str) -> None:
@@ -323,10 +325,8 @@ class Manager:
     def _remove_unlocked(self, state: ContainerState) -> None:
         cdir = self.cdir(state.id)
         if state.status != Status.EXITED or self._runtime_has(state.id):
-            state = self._finalize_unlocked(state, clean_runtime=True)
+            state = self._finalize_unlocked(state, clean_runtime=True, save=False)
         storage.unmount_rootfs(state.storage, cdir)
-        for sub in ("etc",):
-            storage.umount(cdir / sub)
         gone = cdir.with_name(f".rm-{state.id}")
         if cdir.exists():
             os.rename(cdir, gone)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ROOT = "/var/lib/richcontainer"
+from richcontainer.runroot import run_dir, store_root
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class StorePaths:
 
     @classmethod
     def from_env(cls) -> StorePaths:
-        return cls(Path(os.environ.get("RICHCONTAINER_ROOT", DEFAULT_ROOT)).absolute())
+        return cls(Path(store_root()))
 
     @property
     def images(self) -> Path:
@@ -57,8 +56,7 @@ class StorePaths:
     @property
     def run(self) -> Path:
         """Volatile state (runc's root, sockets): under /run so a reboot clears it."""
-        tag = hashlib.sha256(os.fspath(self.root).encode()).hexdigest()[:12]
-        return Path(os.environ.get("RICHCONTAINER_RUNROOT", f"/run/richcontainer-{tag}"))
+        return Path(run_dir(os.fspath(self.root)))
 
     @property
     def runc_root(self) -> Path:

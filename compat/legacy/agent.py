@@ -9,12 +9,16 @@ the kernel translates into the client's pid namespace (how exec learns the host 
 """
 
 import array
+import ctypes
+import fcntl
 import json
 import os
 import signal
 import socket
 import struct
 import sys
+
+import nsutil
 
 SOCKET = "agent.sock"
 
@@ -120,18 +124,15 @@ def _exec_child(conn, req, fds, errw):
 
 
 def _set_name(name):
-    import ctypes
     ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME (comm only)
 
 
 def fcntl_cloexec(fd):
-    import fcntl
     fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
 
 
 def client(path, req, fds=(0, 1, 2)):
     """Connect, send REQ with FDS; return (socket, file for reading JSON lines, host pid or None)."""
-    import nsutil
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     addr, dirfd = nsutil.unix_path(path)

@@ -1,7 +1,11 @@
 """Build the container's filesystem inside its new mount namespace, then pivot_root into it."""
 
+import array
+import fcntl
 import os
+import socket
 import stat
+import struct
 
 import nsutil as ns
 
@@ -54,7 +58,7 @@ def do_mount(rootfs, m):
     dest = inside(rootfs, m["destination"])
     mtype = m.get("type") or "none"
     flags, prop, data = parse_options(m.get("options"))
-    if mtype == "cgroup":
+    if mtype == "cgroup" or m["destination"].startswith("/sys/fs/cgroup/"):
         return  # sysvinit/upstart guests do not need /sys/fs/cgroup; systemd guests are not supported here
     if flags & ns.MS_BIND:
         src = m["source"]
@@ -88,10 +92,6 @@ def make_devices(rootfs):
 def setup_console(rootfs, console_socket):
     """A pty in the container's own devpts: the slave is bound on /dev/console, the master goes to
     the monitor over CONSOLE_SOCKET (SCM_RIGHTS, like runc). Returns the slave's in-container path."""
-    import array
-    import fcntl
-    import socket
-    import struct
     ptmx = os.path.join(rootfs, "dev/pts/ptmx")
     if not os.path.exists(ptmx):
         raise OSError(2, "a terminal needs a devpts (newinstance) mount on /dev/pts")

@@ -1,9 +1,11 @@
 """Raw syscalls for the legacy runtime (ctypes; Python >= 3.4 syntax, no f-strings)."""
 
 import ctypes
+import fcntl
 import os
 import platform
 import signal
+import termios
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -76,8 +78,6 @@ def unix_path(path):
 
 def take_terminal(path):
     """New session with PATH (the container's console) as controlling terminal and stdio."""
-    import fcntl
-    import termios
     os.setsid()
     fd = os.open(path, os.O_RDWR)
     fcntl.ioctl(fd, termios.TIOCSCTTY, 0)

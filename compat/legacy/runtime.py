@@ -7,6 +7,7 @@ exits, like runc's, once init is ready and the createRuntime/prestart hooks ran.
 
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -212,7 +213,6 @@ def _exec_process(process, tty=None):
         env = dict(e.split("=", 1) for e in process.get("env") or [] if "=" in e)
         os.chdir(process.get("cwd") or "/")
         for rl in process.get("rlimits") or []:
-            import resource
             name = getattr(resource, rl["type"], None)
             if name is not None:
                 resource.setrlimit(name, (rl["soft"], rl["hard"]))

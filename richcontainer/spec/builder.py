@@ -103,6 +103,8 @@ def mounts(inp: BuildInputs) -> list[oci.Mount]:
         _mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"),
         _mount("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts),
     ]
+    if cfg.init == "systemd" and not inp.cgroupns:
+        out += systemd_v1_subtree(inp.cid)
     user_dests = {v.destination for v in cfg.volumes} | {t.destination for t in cfg.tmpfs}
     if system:
         for dest, opts in SYSTEMD_TMPFS:
@@ -118,6 +120,22 @@ def mounts(inp: BuildInputs) -> list[oci.Mount]:
                              options=["rbind", "rprivate", "ro" if v.readonly else "rw"]))
     out += [oci.Mount(**m) for m in inp.extra_mounts if m["destination"] not in user_dests]
     return out
+
+
+def cgroups_path(cid: str) -> str:
+    return f"/richcontainer/{cid}"
+
+
+def systemd_v1_subtree(cid: str) -> list[oci.Mount]:
+    """Without a cgroup namespace (planner: kernel < 4.6) systemd sees its host cgroup path in
+    /proc/1/cgroup and looks for it below /sys/fs/cgroup/systemd. The runtime's read-only cgroup
+    mount shows the container's own cgroup at the hierarchy's root instead, so cover it with an
+    empty tmpfs holding only that path, bound writable: systemd manages its own subtree of the
+    name=systemd hierarchy (no resource controllers there), sees nothing of the host's, and the
+    controller hierarchies (limits) stay read-only."""
+    own = "/sys/fs/cgroup/systemd" + cgroups_path(cid)
+    return [_mount("/sys/fs/cgroup/systemd", "tmpfs", "tmpfs", "nosuid,noexec,nodev,mode=755,size=64k"),
+            _mount(own, "bind", own, "bind,rw,nosuid,noexec,nodev")]
 
 
 def resources(inp: BuildInputs) -> oci.Resources:
@@ -179,7 +197,7 @@ def build_spec(inp: BuildInputs) -> oci.Spec:
     annotations = {"org.richcontainer.name": cfg.name, **cfg.annotations, **inp.annotations}
     linux = oci.Linux(
         namespaces=namespaces(inp),
-        cgroups_path=f"/richcontainer/{inp.cid}",
+        cgroups_path=cgroups_path(inp.cid),
         resources=resources(inp),
         rootfs_propagation="rprivate",
         seccomp=seccomp_profile() if inp.seccomp and not cfg.privileged else None,

@@ -16,15 +16,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: str | bytes, mode: int = 0o600) -> None:
-    """Write DATA to PATH via a temp file in the same directory: fsync, rename, fsync dir."""
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o600, *, durable: bool = True) -> None:
+    """Write DATA to PATH via a temp file in the same directory: fsync, rename, fsync dir.
+
+    durable=False skips both fsyncs: for files that are rebuilt from state.json (bundle files),
+    which must never be seen half-written but need not survive a power cut."""
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -33,7 +37,8 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o600) -> None:
         except FileNotFoundError:
             pass
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def remove_tree(path: Path) -> None:

@@ -164,7 +164,7 @@ def test_errors_are_one_line(legacy, tmp_path):
     cfg["process"]["terminal"] = True
     (bundle / "config.json").write_text(json.dumps(cfg))
     out = legacy.run("create", "--bundle", os.fspath(bundle), "t1", check=False)
-    assert out.returncode == 1 and "terminal is not supported" in out.stderr
+    assert out.returncode == 1 and out.stderr == "rclegacy: process.terminal needs --console-socket\n"
     assert not (legacy.root / "t1").exists()
 
 

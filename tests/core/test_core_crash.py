@@ -24,6 +24,14 @@ def runc_state(rc, cid: str) -> dict | None:  # noqa: ANN001
     return json.loads(p.stdout) if p.returncode == 0 else None
 
 
+def _why(rc, name: str, c: dict, rs: dict | None) -> str:  # noqa: ANN001
+    i = rc.inspect(c["Id"])
+    paths = StoreSnapshot(rc.root).paths
+    return (f"{name}: ps={c['State']} pid={c['Pid']} alive={proc_alive(c['Pid'] or 0)} runc={rs} "
+            f"saved={i['status']} mon={i['monitor_pid']} alive={proc_alive(i['monitor_pid'] or 0)} "
+            f"runc_dir={(paths.runc_root / c['Id']).exists()} files={sorted(os.listdir(paths.container_dir(c['Id'])))}")
+
+
 def assert_truthful(rc, prefix: str) -> dict[str, dict]:  # noqa: ANN001
     """`ps -a` exits 0, and what it says about containers named PREFIX* matches the system."""
     p = rc("ps", "-a", "--format", "json", check=False)
@@ -33,9 +41,9 @@ def assert_truthful(rc, prefix: str) -> dict[str, dict]:  # noqa: ANN001
         rs = runc_state(rc, c["Id"])
         if c["State"] == "running":
             assert c["Pid"] and proc_alive(c["Pid"]), (name, c)
-            assert rs and rs["status"] == "running", (name, rs, c, rc.inspect(c["Id"]))
+            assert rs and rs["status"] == "running", _why(rc, name, c, rs)
         elif c["State"] == "created":
-            assert rs and rs["status"] == "created", (name, rs, c, rc.inspect(c["Id"]))
+            assert rs and rs["status"] == "created", _why(rc, name, c, rs)
         elif c["State"] == "exited":
             assert not (rs and rs["status"] in ("running", "created", "paused")), (name, rs)
         else:

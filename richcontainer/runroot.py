@@ -1,0 +1,17 @@
+"""Where a store's volatile state lives (stdlib only: the thin client imports this)."""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+DEFAULT_ROOT = "/var/lib/richcontainer"
+
+
+def store_root() -> str:
+    return os.path.abspath(os.environ.get("RICHCONTAINER_ROOT", DEFAULT_ROOT))
+
+
+def run_dir(root: str) -> str:
+    """/run/richcontainer-<tag of ROOT>, or RICHCONTAINER_RUNROOT: cleared by a reboot."""
+    return os.environ.get("RICHCONTAINER_RUNROOT") or f"/run/richcontainer-{zlib.crc32(root.encode()):08x}"
