@@ -31,9 +31,9 @@ def run(argv: list[str], timeout: float = 120, env: dict[str, str] | None = None
     return p
 
 
-def version(argv: list[str]) -> str:
+def version(argv: list[str], env: dict[str, str] | None = None) -> str:
     try:
-        return run(argv, timeout=20).stdout.strip().splitlines()[0]
+        return run(argv, timeout=20, env=env).stdout.strip().splitlines()[0]
     except (OSError, RuntimeError, IndexError, subprocess.TimeoutExpired) as e:
         return f"unavailable: {e}"
 
@@ -62,6 +62,7 @@ class Driver:
         self.image_rootfs = image_rootfs
         self.token = token
         self.rootfs = self.dir / "rootfs"
+        self.env: dict[str, str] | None = None  # environment for every command of this tool, exec included
 
     def unavailable(self) -> str | None:
         return None
@@ -109,7 +110,7 @@ class RichContainer(Driver):
         return run(["richcontainer", *args], timeout=timeout, env=self.env, check=check)
 
     def tool_version(self) -> str:
-        return version(["richcontainer", "--version"])
+        return version(["richcontainer", "--version"], self.env)
 
     def start(self, cname: str) -> None:
         self.rc("run", "-d", "--init", "systemd", *([] if self.lxcfs else ["--no-lxcfs"]), "--name", cname,
@@ -160,13 +161,9 @@ while True:
         r, _, _ = select.select([master], [], [], 0.05)
         if r:
             try:
-                data = os.read(master, 65536)
-            except OSError:
-                data = b""
-            if data:
-                log.write(data)
-            else:
-                os.close(master); master = -1
+                log.write(os.read(master, 65536))
+            except OSError:  # EIO while no slave is open (systemd reopens /dev/console): keep the master
+                select.select([], [], [], 0.02)
     else:
         select.select([], [], [], 0.05)
     try:
@@ -396,6 +393,18 @@ class Nspawn(Driver):
             self.remove(cname)
 
 
+def host_ulimits() -> list[str]:
+    """This process's nofile/nproc limits as ulimit strings: raising them needs CAP_SYS_RESOURCE."""
+    import resource
+    out = []
+    for name, res in (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC)):
+        soft, hard = (-1 if v == resource.RLIM_INFINITY else v for v in resource.getrlimit(res))
+        if name == "nproc":  # somewhere on podman's path the hard nproc drops below the host's: use its old default
+            soft = hard = 32768 if hard < 0 else min(hard, 32768)
+        out.append(f"{name}={soft}:{hard}")
+    return out
+
+
 class Podman(Driver):
     """podman --runtime runc run -d --rootfs --systemd=always, with scratch --root/--runroot/--tmpdir."""
 
@@ -407,6 +416,14 @@ class Podman(Driver):
     def tool_version(self) -> str:
         return version(["podman", "--version"])
 
+    def prepare(self) -> None:
+        """Copy the rootfs and write a containers.conf: podman 4.3 ignores --ulimit (even "host") and asks
+        runc for nofile=1048576, which fails without CAP_SYS_RESOURCE; default_ulimits is honoured."""
+        super().prepare()
+        conf = self.dir / "containers.conf"
+        conf.write_text("[containers]\ndefault_ulimits = " + json.dumps(host_ulimits()) + "\n")
+        self.env = dict(os.environ, CONTAINERS_CONF=os.fspath(conf))
+
     def base(self) -> list[str]:
         d = os.fspath(self.dir)
         return ["podman", "--root", d + "/root", "--runroot", d + "/runroot", "--tmpdir", d + "/tmp",
@@ -414,24 +431,24 @@ class Podman(Driver):
                 "--events-backend", "file", "--volumepath", d + "/volumes"]
 
     def start(self, cname: str) -> None:
-        run(self.base() + ["run", "-d", "--name", cname, "--rootfs", os.fspath(self.rootfs), "--systemd=always",
-                           "--network", "none", "--ulimit", "host", "/sbin/init"])
+        run(self.base() + ["run", "-d", "--name", cname, "--systemd=always", "--network", "none",
+                           "--rootfs", os.fspath(self.rootfs), "/sbin/init"], env=self.env)
 
     def exec_argv(self, cname: str, cmd: list[str]) -> list[str]:
         return self.base() + ["exec", cname, *cmd]
 
     def pid1(self, cname: str) -> int | None:
-        out = run(self.base() + ["inspect", "-f", "{{.State.Pid}}", cname], check=False).stdout.strip()
+        out = run(self.base() + ["inspect", "-f", "{{.State.Pid}}", cname], check=False, env=self.env).stdout.strip()
         return int(out) if out.isdigit() and out != "0" else None
 
     def stop(self, cname: str) -> None:
-        run(self.base() + ["stop", "-t", "30", cname])
+        run(self.base() + ["stop", "-t", "30", cname], env=self.env)
 
     def remove(self, cname: str) -> None:
-        run(self.base() + ["rm", "-f", cname], check=False)
+        run(self.base() + ["rm", "-f", cname], check=False, env=self.env)
 
     def teardown(self) -> None:
-        run(self.base() + ["rm", "-a", "-f"], check=False)
+        run(self.base() + ["rm", "-a", "-f"], check=False, env=self.env)
 
 
 def wait_gone(pid: int | None, timeout: float = 60) -> bool:

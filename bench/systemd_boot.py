@@ -71,7 +71,13 @@ def reaper_main() -> int:
             continue
         if time.monotonic() > deadline:
             left = _children()
-            print(f"systemd_boot: killing leftover processes {left}", file=sys.stderr)
+            desc = []
+            for p in left:
+                try:
+                    desc.append(f"{p}:" + open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ")[:120].decode())
+                except OSError:
+                    desc.append(str(p))
+            print(f"systemd_boot: killing leftover processes {desc}", file=sys.stderr)
             for p in left:
                 try:
                     os.kill(p, signal.SIGKILL)
@@ -99,7 +105,7 @@ def probe_boot(d: bp.Driver, cname: str, t0: float, timeout: float) -> tuple[str
         probes += 1
         argv = d.exec_argv(cname, ["systemctl", "is-system-running", "--wait"])
         try:
-            p = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            p = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=d.env,
                                timeout=max(1.0, timeout - (time.perf_counter() - t0)))
         except subprocess.TimeoutExpired:
             break
@@ -122,7 +128,7 @@ def one_round(d: bp.Driver, cname: str, timeout: float) -> dict[str, object]:
         rec["boot_s"] = time.perf_counter() - t0
         failed = subprocess.run(d.exec_argv(cname, ["systemctl", "list-units", "--failed", "--plain",
                                                     "--no-legend", "--no-pager"]),
-                                capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+                                capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL, env=d.env)
         rec["failed_units"] = sorted(ln.split()[0] for ln in failed.stdout.splitlines() if ln.strip())
         pid = d.pid1(cname)
         t1 = time.perf_counter()

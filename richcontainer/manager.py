@@ -168,7 +168,9 @@ class Manager:
 
         handlers = {s: signal.signal(s, lambda *_: None) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
-            proc = subprocess.Popen(rt.run_argv(state.id, cdir / "bundle", cdir / "pidfile"), env=clean_env())
+            stdin = None if (state.config.interactive or state.config.tty) else subprocess.DEVNULL
+            proc = subprocess.Popen(rt.run_argv(state.id, cdir / "bundle", cdir / "pidfile"), env=clean_env(),
+                                    stdin=stdin)
             code = proc.wait()
         finally:
             for s, h in handlers.items():

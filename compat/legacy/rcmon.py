@@ -60,25 +60,20 @@ class Log(object):
         path = spec.split(":", 1)[1] if spec and spec.startswith("k8s-file:") else spec
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if path else None
         self.size_max = size_max
-        self.partial = {}
 
     def write(self, stream, data):
+        """Whole lines as F records; a trailing partial line (a prompt) at once as a P record."""
         if self.fd is None or not data:
             return
-        buf = self.partial.pop(stream, b"") + data
-        lines = buf.split(b"\n")
+        lines = data.split(b"\n")
         rest = lines.pop()
         out = [self._line(stream, b"F", ln.rstrip(b"\r")) for ln in lines]
-        if len(rest) > 16384:
-            out.append(self._line(stream, b"P", rest))
-            rest = b""
         if rest:
-            self.partial[stream] = rest
+            out.append(self._line(stream, b"P", rest))
         self._emit(b"".join(out))
 
     def flush(self):
-        for stream in list(self.partial):
-            self._emit(self._line(stream, b"F", self.partial.pop(stream)))
+        """Nothing is buffered (kept for symmetry with conmon's shutdown path)."""
 
     def _line(self, stream, tag, text):
         now = time.time()
@@ -247,18 +242,24 @@ def _wait_exit(cpid, streams, log):
     """Copy output until init ends; return its exit code (conmon's convention: 128+signal)."""
     halt_seen = None
     status = None
+    hung = {}  # pty master -> time of EIO: no slave open right now (init closed the console)
     while status is None:
-        fds = list(streams)
+        now = time.time()
+        fds = [fd for fd in streams if now - hung.get(fd, 0) > 0.5]
         ready = select.select(fds, [], [], 0.25)[0] if fds else (time.sleep(0.25) or [])
         for fd in ready:
             try:
                 data = os.read(fd, 65536)
             except OSError as exc:
-                data = b"" if exc.errno == errno.EIO else None
+                if exc.errno == errno.EIO:  # a pty whose slave is closed: a getty may reopen it
+                    hung[fd] = time.time()
+                    continue
+                data = b""
             if not data:
                 streams.pop(fd, None)
                 os.close(fd)
                 continue
+            hung.pop(fd, None)
             log.write(streams[fd], data)
         done, st = os.waitpid(cpid, os.WNOHANG)
         if done:
