@@ -99,6 +99,8 @@ def _child(w: int, workdir: str) -> None:
             os.close(fd)
 
     _simple_syscalls(emit, attempt, sc, workdir)
+    from compat.probe import vdso_kernel
+    emit("kernel.vdso", None, vdso_kernel())
 
     # clone(CLONE_NEWPID): what the legacy backend relies on.
     def clone_pid() -> None:

@@ -125,7 +125,7 @@ def _vsyscall(root: str, machine: str) -> str:
     return "none"
 
 
-def vdso_kernel() -> str:
+def vdso_kernel() -> str:  # run in the live probe child (ctypes stays out of the CLI process)
     """"A.B.C" from the vDSO's "Linux" ELF note (LINUX_VERSION_CODE), "" when there is none.
 
     glibc checks its minimum kernel against this note, not uname(): `setarch --uname-2.6` changes
@@ -257,6 +257,7 @@ def probe(root: str = "/", live: bool | None = None, storage_dir: str | None = N
             shutil.rmtree(scratch, ignore_errors=True)
     else:
         results, paths, versions = read_recorded(root)
+    vdso = results.pop("kernel.vdso", (None, ""))[1]
     for key, (found, detail) in results.items():
         put(key, found, detail)
     if live and os.path.realpath(root) != "/" and "overlay" not in filesystems:
@@ -269,7 +270,7 @@ def probe(root: str = "/", live: bool | None = None, storage_dir: str | None = N
         paths["legacy"] = LEGACY_RUNTIME
     return HostFacts(
         kernel_release=release,
-        vdso_kernel=vdso_kernel() if root == "/" else "",
+        vdso_kernel=vdso if os.path.realpath(root) == "/" else "",
         machine=uname.machine,
         boot_id=(_read(root, "/proc/sys/kernel/random/boot_id") or "").strip(),
         features=features,

@@ -72,6 +72,12 @@ def runtime_root(rc) -> Path:
     return StorePaths(rc.root).runc_root
 
 
+def sockets_dir(rc) -> Path:
+    from richcontainer.paths import StorePaths
+
+    return StorePaths(rc.root).sockets
+
+
 def leftovers(rc, cid: str, pids: list[int]) -> list[str]:
     """Mounts, cgroups, processes and state directories of container CID that still exist."""
     found = []
@@ -86,8 +92,8 @@ def leftovers(rc, cid: str, pids: list[int]) -> list[str]:
             stat = Path(f"/proc/{pid}/stat").read_text()
             if stat[stat.rfind(")") + 2] not in "ZX":
                 found.append(f"process {pid}: {Path(f'/proc/{pid}/cmdline').read_bytes()[:80]!r}")
-    for d in (runtime_root(rc) / cid, rc.root / "containers" / cid):
-        if d.exists():
+    for d in (runtime_root(rc) / cid, rc.root / "containers" / cid, sockets_dir(rc) / cid):
+        if os.path.lexists(d):
             found.append(f"state {d}")
     return found
 

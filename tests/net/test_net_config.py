@@ -15,9 +15,10 @@ def test_create_list_inspect_remove(tmp_path):
     root = str(tmp_path)
     cfg = networks.create_network(root, "web", "10.213.50.0/24")
     assert cfg | {"created": "x"} == {"name": "web", "subnet": "10.213.50.0/24", "gateway": "10.213.50.1",
-                                     "bridge": "rc-web", "peers": True, "created": "x"}
+                                     "bridge": networks.bridge_name("web", root), "peers": True, "created": "x"}
     auto = networks.create_network(root, "auto")
     assert auto["subnet"].startswith("10.213.") and auto["subnet"] not in ("10.213.0.0/24", "10.213.50.0/24")
+    assert networks.bridge_name("web", root) != networks.bridge_name("web", root + "2")  # stores never share
     names = [n["name"] for n in networks.list_networks(root)]
     assert names == ["auto", "bridge", "web"]
     assert networks.inspect_network(root, "web")["containers"] == {}
@@ -28,10 +29,12 @@ def test_create_list_inspect_remove(tmp_path):
 
 @pytest.mark.parametrize("name, subnet, msg", [
     ("bad name", None, "invalid network name"), ("host", None, "invalid network name"),
-    ("x", "10.213.0.128/25", "overlaps network bridge"), ("x", "300.1.2.0/24", "invalid subnet"),
+    ("x", "DEFAULT/25", "overlaps network bridge"), ("x", "300.1.2.0/24", "invalid subnet"),
     ("x", "10.213.9.0/31", "too small")])
 def test_create_rejects(tmp_path, name, subnet, msg):
-    networks.get_network(str(tmp_path), "bridge")
+    default = networks.get_network(str(tmp_path), "bridge")["subnet"]  # 10.213.0.0/24 unless the host uses it
+    if subnet and subnet.startswith("DEFAULT"):
+        subnet = default.split("/")[0] + "/25"
     with pytest.raises(networks.NetworkConfigError, match=msg):
         networks.create_network(str(tmp_path), name, subnet)
 
@@ -52,15 +55,16 @@ def test_bridge_names_fit_ifnamsiz():
 def test_bridge_fragment(tmp_path):
     root = str(tmp_path)
     etc = tmp_path / "etc"
-    frag = networks.spec_fragment(root, "cid1", "bridge", ["8080:80", "53:53/udp"], "10.213.0.9", ["1.1.1.1"],
+    net = networks.get_network(root, "bridge")["subnet"].rsplit(".", 1)[0]  # 10.213.0 unless the host uses it
+    frag = networks.spec_fragment(root, "cid1", "bridge", ["8080:80", "53:53/udp"], f"{net}.9", ["1.1.1.1"],
                                   ["db:10.213.0.5"], "h1", etc_dir=str(etc))
     assert frag["namespaces"] == [{"type": "network"}]
     up = frag["hooks"]["createRuntime"][0]
     assert up["path"] == sys.executable and up["args"][-3:] == ["hooks", "network", "up"]
     assert frag["poststop"][0]["args"][-1] == "down"
     p = NetParams.from_annotations(frag["annotations"])
-    assert p.ports == [Port(8080, 80), Port(53, 53, "udp")] and p.ip == "10.213.0.9" and p.hostname == "h1"
-    assert p.bridge == "rc-bridge" and p.add_hosts == [("db", "10.213.0.5")] and p.dns == ["1.1.1.1"]
+    assert p.ports == [Port(8080, 80), Port(53, 53, "udp")] and p.ip == f"{net}.9" and p.hostname == "h1"
+    assert p.bridge == networks.bridge_name("bridge", root) and p.add_hosts == [("db", "10.213.0.5")] and p.dns == ["1.1.1.1"]
     assert sorted(m["destination"] for m in frag["mounts"]) == ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
     assert (etc / "resolv.conf").read_text() == "nameserver 1.1.1.1\n"
     assert (etc / "hostname").read_text() == "h1\n"
