@@ -334,7 +334,7 @@ class Manager:
             os.rename(cdir, gone)
         shutil.rmtree(gone, ignore_errors=True)
         self.repo.release_name(state.config.name, state.id)
-        for p in (self.paths.exits / state.id, self.repo.lock_path(state.id)):
+        for p in (self.paths.exits / state.id, self.repo.lock_path(state.id), self.paths.sockets / state.id):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         remove_cgroups(state.id)
