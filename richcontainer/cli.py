@@ -64,7 +64,7 @@ def _make_config(opts: dict[str, Any]):  # noqa: ANN202
     from richcontainer.model.config import ContainerConfig
 
     name = opts["name"] or f"{random.choice(ADJ)}_{random.choice(NOUN)}_{random.randrange(100, 999)}"
-    if opts["init"] in ("systemd", "sbin-init") and opts["command"] and opts["init"] == "sbin-init":
+    if opts["init"] == "sbin-init" and opts["command"]:
         raise UsageError("--init sbin-init runs the image's /sbin/init; it takes no command")
     return ContainerConfig.model_validate(config_from_options(opts, name))
 

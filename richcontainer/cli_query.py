@@ -32,9 +32,16 @@ def status_text(s) -> str:  # noqa: ANN001
     return str(s.status).capitalize()
 
 
+def command_text(s) -> str:  # noqa: ANN001
+    cmd = " ".join(s.config.command)
+    if s.config.init in ("systemd", "sbin-init"):
+        return f"({s.config.init} init) {cmd}".strip()
+    return cmd
+
+
 def summary(s) -> dict[str, Any]:  # noqa: ANN001
     return {"Id": s.id, "Names": s.name, "Image": s.config.image, "ImageID": s.image_digest,
-            "Command": " ".join(s.config.command) or f"({s.config.init} init)" if s.config.init in ("systemd", "sbin-init") else " ".join(s.config.command),
+            "Command": command_text(s),
             "Created": s.created, "State": str(s.status), "Status": status_text(s),
             "ExitCode": s.exit_code, "Pid": s.pid, "Labels": s.config.labels}
 
@@ -54,7 +61,7 @@ def ps(all_: bool, quiet: bool, fmt: str) -> None:
         return
     rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES")]
     for s in states:
-        cmd = summary(s)["Command"]
+        cmd = command_text(s)
         rows.append((s.id[:12], s.config.image, (cmd[:20] + "…") if len(cmd) > 21 else cmd, _ago(s.created),
                      status_text(s), s.name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
