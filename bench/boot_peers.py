@@ -113,8 +113,9 @@ class RichContainer(Driver):
         return version(["richcontainer", "--version"], self.env)
 
     def start(self, cname: str) -> None:
-        self.rc("run", "-d", "--init", "systemd", *([] if self.lxcfs else ["--no-lxcfs"]), "--name", cname,
-                "debian:bookworm")
+        # --network none: the peers run without networking too (LXC empty, nspawn private, podman none)
+        self.rc("run", "-d", "--init", "systemd", "--network", "none", *([] if self.lxcfs else ["--no-lxcfs"]),
+                "--name", cname, "debian:bookworm")
 
     def exec_argv(self, cname: str, cmd: list[str]) -> list[str]:
         return ["richcontainer", "exec", cname, *cmd]

@@ -229,6 +229,13 @@ def leftover_cgroups(token: str) -> list[str]:
     return found
 
 
+SIDE_CGROUPS = ("lxc.pivot", "libpod_parent")  # made by LXC's monitor and podman's cgroupfs manager
+
+
+def side_cgroups() -> set[str]:
+    return {os.fspath(p) for name in SIDE_CGROUPS for p in Path("/sys/fs/cgroup").glob(f"*/{name}")}
+
+
 def remove_cgroups(paths: list[str]) -> None:
     for p in sorted(paths, key=len, reverse=True):
         for dirpath, dirnames, _ in sorted(os.walk(p, topdown=False), key=lambda x: -len(x[0])):
@@ -288,6 +295,7 @@ def worker_main() -> int:
                                                                "cpus": os.cpu_count()}, "tools": {}}
     drivers: list[bp.Driver] = []
     notes: list[str] = []
+    side_before = side_cgroups()
     try:
         base.mkdir(parents=True)
         bp.run(["richcontainer", "image", "bootstrap", "debian:bookworm"], env=rc_env(store), timeout=1800)
@@ -346,6 +354,10 @@ def worker_main() -> int:
         if left:
             notes.append(f"removed leftover cgroups: {left}")
             remove_cgroups(left)
+        new_side = sorted(side_cgroups() - side_before)
+        if new_side:  # only those this run created, and only while empty (rmdir fails otherwise)
+            remove_cgroups(new_side)
+            notes.append(f"removed the (empty) side cgroups it created: {sorted(set(Path(p).name for p in new_side))}")
         unmount_under(base)
         subprocess.run(["rm", "-rf", "--one-file-system", os.fspath(base)], timeout=600, check=False)
     result["loadavg_end"] = os.getloadavg()

@@ -19,6 +19,25 @@ def state_dir() -> str:
     return f"/run/richcontainer-lxcfs/{hashlib.sha256(mnt.encode()).hexdigest()[:12]}"
 
 
+def host_supports() -> str | None:
+    """None if this kernel has what lxcfs_py needs, else why not: FUSE, pidfd_open (5.3; a reused
+    pid is never trusted) and open_tree/move_mount (5.2; re-attaching after a daemon restart)."""
+    import ctypes
+    import errno
+
+    if not os.path.exists("/dev/fuse"):
+        return "/dev/fuse is missing"
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError as e:
+        if e.errno == errno.ENOSYS:
+            return "pidfd_open is missing (Linux 5.3)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(428, -1, None, 0) == -1 and ctypes.get_errno() == errno.ENOSYS:  # open_tree
+        return "open_tree/move_mount are missing (Linux 5.2)"
+    return None
+
+
 def container_mounts() -> list[dict]:
     from lxcfs_py.attach import container_mounts as mounts
 

@@ -45,11 +45,20 @@ def plan_for(mgr: Manager, cfg: ContainerConfig, lower: Path) -> dict[str, objec
         p = plan(request, host_facts(), guest)
     except CompatError as e:
         raise CompatRefused(str(getattr(e, "message", e))) from None
+    warnings = list(p.warnings)
+    lxcfs = default_lxcfs(cfg)
+    if lxcfs:
+        from richcontainer.lxcfs import host_supports
+
+        why = host_supports()
+        if why:
+            lxcfs = False
+            warnings.append(f"lxcfs_py view dropped: {why}; /proc shows the host")
     return {
         "backend": p.backend, "runtime_path": p.runtime_path if "/" not in cfg.runtime else cfg.runtime,
         "storage": p.storage, "cgroupns": p.cgroupns, "seccomp": p.seccomp, "pids": p.pids_limit,
         "memsw": p.memsw, "env": [f"{k}={v}" for k, v in p.extra_env.items()], "init_args": list(p.init_args),
-        "warnings": list(p.warnings), "lxcfs": default_lxcfs(cfg),
+        "warnings": warnings, "lxcfs": lxcfs,
         "guest": {"init": guest.init, "systemd": str(guest.systemd_version or ""),
                   "distro": f"{guest.distro_id} {guest.distro_version}".strip()},
     }

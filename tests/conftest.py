@@ -22,17 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-
-def rc_binary() -> list[str]:
-    """The installed launcher for this checkout (thin client + forkserver), else the venv's script."""
-    launcher = Path(os.environ.get("RICHCONTAINER_BIN", "/usr/local/bin/richcontainer"))
-    try:
-        if str(REPO) in launcher.read_text():
-            return [str(launcher)]
-    except OSError:
-        pass
-    exe = Path(sys.executable).parent / "richcontainer"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "richcontainer"]
+from rctest import rc_binary  # noqa: E402  (shared helpers live in a uniquely named module)
 
 
 class RC:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES, tweak
+from compatfixtures import FIXTURES, tweak
 
 from compat.check import run_check
 

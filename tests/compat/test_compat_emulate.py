@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from compatfixtures import FIXTURES
 
 from compat.emulate import PROFILES, build_filter
 

@@ -119,7 +119,7 @@ def test_not_a_directory(tmp_path):
 
 @pytest.mark.integration
 def test_cached_debian_sysvinit_rootfs():
-    from conftest import imagecache
+    from compatfixtures import imagecache
     ic = imagecache()
     CACHE_DIR, recipe_key = ic.CACHE_DIR, ic.recipe_key
     path = CACHE_DIR / f"bookworm-{recipe_key('bookworm', ['sysvinit-core'], 'minbase')}" / "rootfs"

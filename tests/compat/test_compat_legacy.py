@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import imagecache
+from compatfixtures import imagecache
 
 REPO = Path(__file__).resolve().parents[2]
 RCLEGACY = REPO / "compat" / "legacy" / "rclegacy.py"

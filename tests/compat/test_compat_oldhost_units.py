@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from conftest import DEBIAN12_SYSV
+from compatfixtures import DEBIAN12_SYSV
 
 from compat.errors import CompatError
 from compat.model import ContainerRequest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CENTOS5, CENTOS6, CENTOS7, DEBIAN12_SYSV, systemd_guest, tweak
+from compatfixtures import CENTOS5, CENTOS6, CENTOS7, DEBIAN12_SYSV, systemd_guest, tweak
 
 from compat.errors import CompatError
 from compat.model import ContainerRequest, GuestInfo

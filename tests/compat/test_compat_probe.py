@@ -7,7 +7,7 @@ import os
 import shutil
 
 import pytest
-from conftest import FIXTURES, recorded
+from compatfixtures import FIXTURES, recorded
 
 from compat.model import HostFacts
 from compat.probe import cache_key, host_facts, parse_mountinfo, probe

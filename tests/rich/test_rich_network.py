@@ -98,7 +98,7 @@ def test_twenty_concurrent_starts_get_distinct_addresses(rc, base_image):
 
 
 def rc_cmd(rc) -> list[str]:
-    from conftest import rc_binary
+    from rctest import rc_binary
 
     return rc_binary()
 
