@@ -155,3 +155,10 @@ def network_prune() -> None:
 
     for net, ids in _net_call(networks.prune).items():
         click.echo(f"{net}: cleaned {len(ids)} container(s)")
+
+
+@main.command(name="_on-exit", hidden=True)
+@click.argument("cid")
+def on_exit(cid: str) -> None:
+    """conmon's exit command: finalize the container, then apply its restart policy and --rm."""
+    manager().on_exit(cid)

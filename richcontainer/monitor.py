@@ -46,7 +46,7 @@ def conmon_argv(a: MonitorArgs) -> list[str]:
             "--exit-dir", os.fspath(a.exit_dir), "--socket-dir-path", os.fspath(a.socket_dir),
             "--runtime-arg", "--root=" + os.fspath(a.runtime_root),
             "--exit-command", sys.executable,
-            "--exit-command-arg", "-m", "--exit-command-arg", "richcontainer.exitcmd",
+            "--exit-command-arg", "-S", "--exit-command-arg", os.path.join(os.path.dirname(__file__), "exitcmd.py"),
             "--exit-command-arg", os.fspath(a.store_root), "--exit-command-arg", a.cid]
     if a.terminal:
         argv.append("--terminal")
