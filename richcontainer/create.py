@@ -44,6 +44,8 @@ def create_container(mgr: Manager, cfg: ContainerConfig) -> ContainerState:
             mgr.repo.reserve_name(cfg.name, cid)
         except BaseException:
             shutil.rmtree(cdir, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                mgr.repo.lock_path(cid).unlink()
             raise
         try:
             state = _build(mgr, state, record)

@@ -125,10 +125,10 @@ class Manager:
                 bundle=cdir / "bundle", cdir=cdir, exit_dir=self.paths.exits, socket_dir=self.paths.sockets,
                 store_root=self.paths.root, terminal=bool(state.config.tty or state.config.init in ("systemd", "sbin-init")),
                 stdin=state.config.interactive, run_root=self.paths.run))
-            state = state.model_copy(update={"status": Status.CREATED, "pid": pid,
-                                             "pid_start": proc_start_ticks(pid) or 0,
+            # Not saved yet: the durable CREATING record above is repaired from `runc state`
+            # if we die before the RUNNING record below is written.
+            state = state.model_copy(update={"pid": pid, "pid_start": proc_start_ticks(pid) or 0,
                                              "monitor_pid": monitor_pid(cdir), "monitored": True})
-            self.repo.save(state)
             rt.start(state.id)
         except BaseException:
             self._finalize_unlocked(state, clean_runtime=True)
@@ -159,6 +159,8 @@ class Manager:
         with self.repo.lock(state.id):
             storage.mount_rootfs(state.storage, self.images.rootfs(state.image_digest), cdir)
             self._ensure_services(state)
+            with contextlib.suppress(FileNotFoundError):
+                (cdir / "pidfile").unlink()  # reconcile reads the new one while runc runs
             state = state.model_copy(update={"status": Status.RUNNING, "monitored": False,
                                              "started_at": time.time()})
             self.repo.save(state)
