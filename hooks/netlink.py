@@ -13,7 +13,8 @@ Choose with :func:`backend` (the hook takes the name from an annotation).
 from __future__ import annotations
 
 import os
-import subprocess
+
+from . import spawn
 
 TIMEOUT = 30
 
@@ -50,8 +51,7 @@ class IpRoute2:
         if netns_pid:
             argv = ["nsenter", f"--net=/proc/{netns_pid}/ns/net", "--", *argv]
         try:
-            p = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True, text=True,
-                               timeout=TIMEOUT)
+            p = spawn.run(argv, input="\n".join(lines) + "\n", timeout=TIMEOUT)
         except FileNotFoundError as e:
             raise NetlinkError(f"{e.filename} not found (install iproute2 / util-linux)") from None
         if p.returncode != 0:
@@ -77,7 +77,7 @@ class IpRoute2:
         """Delete link NAME if present; True if it existed."""
         if not link_exists(name):
             return False
-        p = subprocess.run(["ip", "link", "del", name], capture_output=True, text=True, timeout=TIMEOUT)
+        p = spawn.run(["ip", "link", "del", name], timeout=TIMEOUT)
         if p.returncode != 0 and link_exists(name):
             raise NetlinkError(f"cannot delete {name}: {p.stderr.strip()}")
         return True

@@ -7,21 +7,21 @@ nothing outside this table is ever touched. The table is deleted when both are e
 
 Changes are written in nft's own language through ``nft -f -`` (nft 1.0.6's JSON parser
 crashes on concatenated map types); reads use ``nft -j``. Every value placed in a command is
-validated first (addresses through ``ipaddress``, ports as ints, protocols from a fixed set).
+validated first (IPv4 addresses through ``ip4``, ports as ints, protocols from a fixed set).
+No ``re``/``json``/``subprocess``/``ipaddress`` imports: the hook's start-up time.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
-import re
-import subprocess
+
+from . import ip4, jsonlite, spawn
 from .ipam import flocked
 
 NFT = "nft"
 TIMEOUT = 30
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_-")
 LOCK_DIR = "/run/lock"
 
 
@@ -66,15 +66,20 @@ def parse_ports(text: str) -> list[Port]:
     return [Port.parse(p) for p in text.split(",") if p.strip()]
 
 
+def _valid_name(name: str) -> bool:
+    """``[A-Za-z][A-Za-z0-9_-]{0,31}``."""
+    return 0 < len(name) <= 32 and name[0].isascii() and name[0].isalpha() and _NAME_CHARS.issuperset(name)
+
+
 def _table(table: str) -> str:
-    if not _NAME.match(table):
+    if not _valid_name(table):
         raise ValueError(f"invalid nft table name {table!r}")
     return table
 
 
-def _run(script: str, *, check: bool = True) -> subprocess.CompletedProcess:
+def _run(script: str, *, check: bool = True) -> spawn.Result:
     try:
-        p = subprocess.run([NFT, "-f", "-"], input=script, capture_output=True, text=True, timeout=TIMEOUT)
+        p = spawn.run([NFT, "-f", "-"], input=script, timeout=TIMEOUT)
     except FileNotFoundError:
         raise NftError("nft not found in PATH (install nftables)") from None
     if check and p.returncode != 0:
@@ -108,22 +113,29 @@ def _table_script(table: str) -> str:
 """
 
 
+def _net_str(subnet: str) -> str:
+    """``str(ipaddress.ip_network(subnet, strict=False))`` (IPv6 goes to ipaddress)."""
+    if ":" in subnet:
+        import ipaddress
+        return str(ipaddress.ip_network(subnet, strict=False))
+    return ip4.net_str(*ip4.network(subnet))
+
+
 def _lock(table: str):
     return flocked(os.path.join(LOCK_DIR, f"richcontainer-nft-{_table(table)}.lock"))
 
 
 def table_exists(table: str) -> bool:
-    p = subprocess.run([NFT, "list", "table", "inet", _table(table)], capture_output=True, text=True,
-                       timeout=TIMEOUT)
+    p = spawn.run([NFT, "list", "table", "inet", _table(table)], timeout=TIMEOUT)
     return p.returncode == 0
 
 
 def _elements_script(table: str, subnet: str, ip: str, ports: list[Port]) -> str:
     t = _table(table)
-    net = ipaddress.ip_network(subnet, strict=False)
+    net = _net_str(subnet)
     lines = [f"add element inet {t} nets {{ {net} }}"]
     if ports:
-        addr = ipaddress.IPv4Address(ip)
+        addr = ip4.to_str(ip4.addr(ip))
         elems = ", ".join(f"{p.proto} . {p.host_port} : {addr} . {p.port}" for p in ports)
         lines.append(f"create element inet {t} ports {{ {elems} }}")
     return "\n".join(lines) + "\n"
@@ -148,13 +160,12 @@ def add_container(table: str, subnet: str, ip: str, ports: list[Port]) -> None:
 
 def list_table(table: str) -> dict:
     """{'nets': [...], 'ports': [(proto, hostport, ip, port)...]} or {} if the table is absent."""
-    p = subprocess.run([NFT, "-j", "list", "table", "inet", _table(table)], capture_output=True, text=True,
-                       timeout=TIMEOUT)
+    p = spawn.run([NFT, "-j", "list", "table", "inet", _table(table)], timeout=TIMEOUT)
     if p.returncode != 0:
         return {}
     nets: list[str] = []
     ports: list[tuple[str, int, str, int]] = []
-    for obj in json.loads(p.stdout).get("nftables", []):
+    for obj in jsonlite.loads(p.stdout).get("nftables", []):
         if "set" in obj and obj["set"].get("name") == "nets":
             for e in obj["set"].get("elem", []):
                 if isinstance(e, dict) and "prefix" in e:
@@ -187,7 +198,7 @@ def remove_network(table: str, subnet: str) -> None:
         cur = list_table(table)
         if not cur:
             return
-        net = str(ipaddress.ip_network(subnet, strict=False))
+        net = _net_str(subnet)
         if net in cur["nets"]:
             _run(f"delete element inet {t} nets {{ {net} }}\n")
             cur["nets"].remove(net)

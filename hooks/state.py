@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from . import jsonlite
 
 
 class StateError(ValueError):
@@ -30,8 +30,8 @@ class State:
 def parse_state(text: str) -> State:
     """Parse the state JSON; raise StateError with one line on bad input."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
+        data = jsonlite.loads(text)
+    except ValueError as e:  # json.JSONDecodeError
         raise StateError(f"invalid OCI state JSON on stdin: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
         raise StateError("OCI state on stdin has no 'id'")

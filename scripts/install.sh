@@ -9,6 +9,8 @@ venv="${RICHCONTAINER_VENV:-/opt/richcontainer/venv}"
 py="$(command -v python3)"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
+# Byte-compile now: the CLI's thin client and the OCI hooks start with -S on every call.
+"$venv/bin/python" -m compileall -q "$here/richcontainer" "$here/hooks" "$here/compat" "$here/lxcfs_py" || true
 for tool in richcontainer-hook lxcfs-py; do
   ln -sf "$venv/bin/$tool" "/usr/local/bin/$tool"
 done
