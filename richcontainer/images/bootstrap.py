@@ -69,20 +69,31 @@ def cached_tarball(suite: str, include: list[str], variant: str = "minbase",
         os.close(lock_fd)
 
 
-def _run_with_progress(argv: list[str], progress) -> None:  # noqa: ANN001
+def _run_with_progress(argv: list[str], progress, timeout: float = 1800) -> None:  # noqa: ANN001
+    """Run debootstrap, relaying its progress lines; killed if it takes longer than TIMEOUT."""
+    import threading
+
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True)
     except FileNotFoundError:
         raise RuntimeFailure("debootstrap not found", hint="run scripts/install-deps.sh") from None
     tail: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.rstrip()
-        tail = (tail + [line])[-5:]
-        if line.startswith("I: ") and any(w in line for w in ("Retriev", "Extract", "Install", "Configur", "Unpack", "Base system")):
-            progress("  " + line[3:])
-    if proc.wait() != 0:
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail = (tail + [line])[-5:]
+            if line.startswith("I: ") and any(w in line for w in ("Retriev", "Extract", "Install", "Configur", "Unpack", "Base system")):
+                progress("  " + line[3:])
+        proc.wait()
+    finally:
+        watchdog.cancel()
+    if proc.returncode == -9:
+        raise RuntimeFailure(f"debootstrap did not finish within {timeout:g}s (is the mirror reachable?)")
+    if proc.returncode != 0:
         raise RuntimeFailure(f"debootstrap failed (exit {proc.returncode}): {tail[-1] if tail else ''}")
 
 
