@@ -150,8 +150,7 @@ def add_container(table: str, subnet: str, ip: str, ports: list[Port]) -> None:
     with _lock(table):  # the same lock as remove_network, which may delete the table
         p = _run(script, check=False)
         if p.returncode != 0 and "File exists" not in p.stderr and not table_exists(table):
-            _run(_table_script(table))
-            p = _run(script, check=False)
+            p = _run(_table_script(table) + script, check=False)  # table and elements in one transaction
     if p.returncode != 0:
         if "File exists" in p.stderr:
             raise NftError(f"host port already published: {', '.join(map(str, ports))}")
