@@ -6,15 +6,13 @@ from richcontainer.errors import UsageError
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import HookResult
 
-SYSTEM_HOOK_DIRS = ("/usr/share/richcontainer/hooks.d", "/etc/richcontainer/hooks.d")
-
 
 def hooks_for(cfg: ContainerConfig) -> dict[str, list[dict]]:
     """OCI hooks per stage from the hook dirs (oci-hooks(5) files) that match this container."""
     from richcontainer import ocihooks
 
     try:
-        files = ocihooks.load_hook_dirs([*SYSTEM_HOOK_DIRS, *cfg.hooks_dirs])
+        files = ocihooks.load_hook_dirs([*ocihooks.DEFAULT_HOOK_DIRS, *cfg.hooks_dirs])
     except ocihooks.HookError as e:
         raise UsageError(str(e)) from None
     argv0 = cfg.command[0] if cfg.command and cfg.init not in ("systemd", "sbin-init") else \

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,16 +38,6 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o600, *, durable: b
         raise
     if durable:
         fsync_dir(path.parent)
-
-
-def remove_tree(path: Path) -> None:
-    """Remove a directory tree if it exists; refuses to cross into mounted filesystems."""
-    if not path.exists() and not path.is_symlink():
-        return
-    if path.is_symlink() or not path.is_dir():
-        path.unlink()
-        return
-    shutil.rmtree(path)
 
 
 def is_mountpoint(path: Path) -> bool:
