@@ -80,7 +80,7 @@ def run(detach: bool, **opts: Any) -> None:
     if cfg.restart.name != "no" and not detach:
         raise UsageError("--restart needs -d: detached containers are the ones conmon supervises")
     mgr = manager()
-    state = mgr.create(cfg)
+    state = mgr.create(cfg, for_attached_run=cfg.foreground)
     if detach or cfg.init in ("systemd", "sbin-init"):
         try:
             mgr.start(state.id)

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 TINI = "/usr/bin/tini-static"
 
 
-def create_container(mgr: Manager, cfg: ContainerConfig) -> ContainerState:
+def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bool = False) -> ContainerState:
+    """Reserve the name, build the layer, bundle and state. FOR_ATTACHED_RUN (an attached `run`
+    starts at once): leave the rootfs mounted and let run_foreground write the next record."""
     digest = mgr.images.resolve(cfg.image)
     record = mgr.images.record(digest)
     runtime_path = resolve_runtime(cfg.runtime)
@@ -48,7 +50,7 @@ def create_container(mgr: Manager, cfg: ContainerConfig) -> ContainerState:
                 mgr.repo.lock_path(cid).unlink()
             raise
         try:
-            state = _build(mgr, state, record)
+            state = _build(mgr, state, record, for_attached_run)
         except BaseException:
             with contextlib.suppress(Exception):
                 storage.unmount_rootfs("overlay", cdir)
@@ -60,7 +62,7 @@ def create_container(mgr: Manager, cfg: ContainerConfig) -> ContainerState:
     return state
 
 
-def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # noqa: ANN001
+def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool) -> ContainerState:  # noqa: ANN001
     cfg, cid, cdir = state.config, state.id, mgr.paths.container_dir(state.id)
     lower = mgr.images.rootfs(state.image_digest)
     plan = plan_container(mgr, cfg, lower)
@@ -115,8 +117,9 @@ def _build(mgr: Manager, state: ContainerState, record) -> ContainerState:  # no
         "status": Status.CREATED, "storage": kind, "masked_units": list(masked), "plan": plan,
         "guest": dict(plan.get("guest", {})),  # type: ignore[call-overload]
         "warnings": list(plan.get("warnings", [])) + (["overlayfs unavailable: the image was copied"] if kind == "copy" else [])})
-    mgr.repo.save(state)
-    storage.unmount_rootfs(kind, cdir)  # mounted again by start
+    if not for_attached_run:  # else the durable CREATING record stands until run_foreground's RUNNING
+        mgr.repo.save(state)
+        storage.unmount_rootfs(kind, cdir)  # mounted again by start
     return state
 
 

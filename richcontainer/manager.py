@@ -93,11 +93,11 @@ class Manager:
         return cid, self.repo.lock(cid)
 
     # ----- create / start -------------------------------------------------------------------
-    def create(self, cfg: ContainerConfig) -> ContainerState:
+    def create(self, cfg: ContainerConfig, *, for_attached_run: bool = False) -> ContainerState:
         """Make the container (rootfs, bundle, state) without starting it."""
         from richcontainer.create import create_container
 
-        return create_container(self, cfg)
+        return create_container(self, cfg, for_attached_run=for_attached_run)
 
     def start(self, ref: str) -> ContainerState:
         cid, lock = self._locked(ref)
