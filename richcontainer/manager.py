@@ -471,17 +471,22 @@ def _wait_pid_exit(pid: int, start: int, timeout: float) -> bool:
         os.close(fd)
 
 
-def remove_cgroups(cid: str) -> None:
-    """Remove the container's cgroup directories that the runtime left behind (after a reboot-like loss)."""
+def remove_cgroups(cid: str, timeout: float = 2.0) -> None:
+    """Remove the container's cgroup directories the runtime left behind (after a reboot-like
+    loss, or when its last tasks were still exiting as runc deleted it: retried briefly)."""
     base = Path("/sys/fs/cgroup")
     candidates = [base / "richcontainer" / cid]
     with contextlib.suppress(OSError):
         candidates += [d / "richcontainer" / cid for d in base.iterdir() if d.is_dir()]
-    for d in candidates:
-        if d.is_dir():
-            for sub in sorted(d.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-                if sub.is_dir():
-                    with contextlib.suppress(OSError):
-                        sub.rmdir()
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [d for d in candidates if d.is_dir()]
+        for d in left:
+            for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                with contextlib.suppress(OSError):
+                    sub.rmdir()
             with contextlib.suppress(OSError):
                 d.rmdir()
+        if not any(d.is_dir() for d in left) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
