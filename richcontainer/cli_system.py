@@ -37,10 +37,13 @@ def serve() -> None:
 @lxcfs.command(name="stop")
 def lxcfs_stop() -> None:
     """Stop the supervised daemon and unmount its files (running containers lose the view)."""
+    import shutil
+
     from lxcfs_py.supervise import stop as do_stop
     from richcontainer import lxcfs as seam
 
     do_stop(seam.state_dir())
+    shutil.rmtree(seam.state_dir(), ignore_errors=True)
 
 
 @lxcfs.command()

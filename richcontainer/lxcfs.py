@@ -44,8 +44,31 @@ def container_mounts() -> list[dict]:
     return mounts(mountpoint())
 
 
+def foreign_lxcfs() -> bool:
+    """True if Debian's lxcfs (or another daemon than ours) already serves the mount point:
+    its files have the same layout, so containers use them and we start nothing."""
+    mnt = os.path.abspath(mountpoint())
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as f:
+            for line in f:
+                fields = line.split()
+                if fields[4] == mnt:
+                    fstype = fields[fields.index("-") + 1]
+                    return fstype.startswith("fuse") and fstype != "fuse.lxcfs_py"
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
 def ensure_lxcfs() -> int:
-    """Start the supervised lxcfs_py daemon unless it already serves the mount point."""
+    """Start the supervised lxcfs_py daemon unless it (or another lxcfs) serves the mount point."""
     from lxcfs_py.supervise import ensure_running
 
-    return ensure_running(mountpoint(), state_dir())
+    from richcontainer.errors import RuntimeFailure
+
+    if foreign_lxcfs():
+        return 0
+    try:
+        return ensure_running(mountpoint(), state_dir())
+    except RuntimeError as e:
+        raise RuntimeFailure(f"lxcfs_py: {e}", hint="or run with --no-lxcfs") from None

@@ -6,4 +6,4 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   runc crun conmon tini debootstrap fuse3 libfuse3-3 nftables iproute2 iputils-ping procps \
   zstd xz-utils ca-certificates python3 python3-venv python3-pip util-linux \
-  busybox-static lxcfs "$@"
+  "$@"

@@ -2,7 +2,9 @@
 # Install everything the tests need, then run them (exit 5, no tests ran, counts as failure).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-"$here/scripts/install.sh" vagrant
+# Test-only packages: Debian's lxcfs (the differential test runs it on its own mount points),
+# busybox-static (tiny rootfs for runtime-level tests), vagrant (validates vagrant/ offline).
+"$here/scripts/install.sh" lxcfs busybox-static vagrant
 cd "$here"
 set +e
 /opt/richcontainer/venv/bin/python -m pytest -p no:cacheprovider "$@"
