@@ -44,6 +44,18 @@ class ContainerRepo:
         except FileNotFoundError:
             return []
 
+    def abandoned(self) -> list[Path]:
+        """Container dirs without a state record (a create killed before its first save) or left
+        half-removed (`.rm-ID`); the caller removes those whose lock nobody holds."""
+        out = []
+        try:
+            for e in os.scandir(self.paths.containers):
+                if e.name.startswith(".rm-") or not os.path.exists(os.path.join(e.path, "state.json")):
+                    out.append(Path(e.path))
+        except FileNotFoundError:
+            pass
+        return out
+
     def find(self, ref: str) -> str:
         """Resolve a name, a full id or a unique id prefix to an id."""
         link = self.paths.names / ref

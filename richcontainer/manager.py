@@ -25,7 +25,6 @@ from richcontainer.monitor import MonitorArgs, monitor_pid, read_exit, start_mon
 from richcontainer.paths import StorePaths
 from richcontainer.reconcile import alive, observed_status, proc_start_ticks, read_pidfile
 from richcontainer.runtime.runc import Runtime, resolve_runtime
-from richcontainer.util.lock import is_locked
 
 SIGRTMIN_3 = int(signal.SIGRTMIN) + 3
 
@@ -53,9 +52,13 @@ class Manager:
     def _sync(self, state: ContainerState, *, locked: bool) -> ContainerState:
         cdir = self.cdir(state.id)
         if state.status == Status.CREATING:
-            if not locked and is_locked(self.repo.lock_path(state.id)):
+            if locked:
+                return self._repair_interrupted(state)
+            try:
+                with self.repo.lock(state.id, wait=False):
+                    return self._repair_interrupted(state)
+            except Conflict:
                 return state  # another command is in the middle of it
-            return self._repair_interrupted(state)
         if state.status == Status.CREATED and state.pid > 0:
             if alive(state):
                 rs = self.runtime(state).state(state.id)
@@ -73,20 +76,27 @@ class Manager:
         return state
 
     def _repair_interrupted(self, state: ContainerState) -> ContainerState:
-        """A command died mid-transition: ask the runtime what exists and adopt it."""
+        """A command died mid-transition (we hold the lock now): adopt what the runtime runs, and
+        delete what it only created, since nobody is left to start it. Saves the result."""
         rs = None
         if self._runtime_has(state.id):
             with contextlib.suppress(RichContainerError):
                 rs = self.runtime(state).state(state.id)
-        if rs and rs.get("status") in ("created", "running", "paused") and rs.get("pid"):
+        if rs and rs.get("status") in ("running", "paused") and rs.get("pid"):
             pid = int(rs["pid"])
-            return state.model_copy(update={"status": Status(rs["status"]), "pid": pid,
-                                            "pid_start": proc_start_ticks(pid) or 0,
-                                            "monitor_pid": monitor_pid(self.cdir(state.id))})
-        ex = read_exit(self.paths.exits, state.id)
-        return state.model_copy(update={"status": Status.EXITED, "pid": 0,
-                                        "exit_code": ex[0] if ex else None,
-                                        "finished_at": ex[1] if ex else time.time()})
+            state = state.model_copy(update={"status": Status(rs["status"]), "pid": pid,
+                                             "pid_start": proc_start_ticks(pid) or 0,
+                                             "monitor_pid": monitor_pid(self.cdir(state.id))})
+        else:
+            if rs:
+                with contextlib.suppress(RichContainerError):
+                    self.runtime(state).delete(state.id)
+            ex = read_exit(self.paths.exits, state.id)
+            state = state.model_copy(update={"status": Status.EXITED, "pid": 0,
+                                             "exit_code": ex[0] if ex else None,
+                                             "finished_at": ex[1] if ex else time.time()})
+        self.repo.save(state)
+        return state
 
     def _locked(self, ref: str):  # noqa: ANN202
         cid = self.repo.find(ref)
@@ -375,7 +385,22 @@ class Manager:
             return state
 
     # ----- listing ---------------------------------------------------------------------------
+    def sweep_abandoned(self) -> None:
+        """Remove container dirs that a killed create or rm left without a record."""
+        for d in self.repo.abandoned():
+            cid = d.name.removeprefix(".rm-")
+            try:
+                with self.repo.lock(cid, wait=False):
+                    if d.name.startswith(".rm-") or not (d / "state.json").exists():
+                        storage.unmount_rootfs("overlay", d)
+                        shutil.rmtree(d, ignore_errors=True)
+                        with contextlib.suppress(FileNotFoundError):
+                            self.repo.lock_path(cid).unlink()
+            except Conflict:
+                continue  # being created or removed right now
+
     def list(self, all_: bool = True) -> list[ContainerState]:
+        self.sweep_abandoned()
         out = []
         for cid in self.repo.ids():
             with contextlib.suppress(RichContainerError, ValueError):

@@ -39,7 +39,7 @@ def read_pidfile(cdir: Path) -> int:
 
 def observed_status(state: ContainerState, cdir: Path, exit_dir: Path) -> tuple[Status, int | None, float]:
     """What is true now: (status, exit code, finished time)."""
-    if state.status in (Status.RUNNING, Status.PAUSED):
+    if state.status in (Status.RUNNING, Status.PAUSED) or (state.status == Status.CREATED and state.pid > 0):
         pid = state.pid or read_pidfile(cdir)
         if pid and (state.pid_start == 0 or state.pid != pid):
             ticks = proc_start_ticks(pid)
