@@ -102,10 +102,12 @@ def _net_call(fn, *args):  # noqa: ANN001, ANN202
 
     try:
         return fn(str(manager().paths.root), *args)
+    except networks.NetworkNotFound as e:
+        raise NotFound(str(e)) from None
+    except networks.NetworkConflict as e:
+        raise Conflict(str(e)) from None
     except networks.NetworkConfigError as e:
-        text = str(e)
-        cls = NotFound if "no such network" in text else (Conflict if "in use" in text or "exists" in text else UsageError)
-        raise cls(text) from None
+        raise UsageError(str(e)) from None
 
 
 @network.command(name="create")

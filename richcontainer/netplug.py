@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from richcontainer.errors import UsageError
+from richcontainer.errors import NotFound, UsageError
 from richcontainer.model.config import ContainerConfig
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ def fragment(mgr: Manager, cfg: ContainerConfig, cid: str, cdir: Path) -> dict:
             str(mgr.paths.root), cid, cfg.network, list(cfg.ports), cfg.ip, list(cfg.dns),
             list(cfg.add_hosts), hostname, etc_dir=str(cdir / "etc"),
             join_pid=join_pid, join_etc_dir=join_etc)
+    except networks.NetworkNotFound as e:
+        raise NotFound(str(e)) from None
     except networks.NetworkConfigError as e:
         raise UsageError(str(e)) from None
     key = networks.PREFIX + "hostname"

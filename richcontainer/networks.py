@@ -36,6 +36,14 @@ class NetworkConfigError(ValueError):
     """Bad user input or a refused change; one line for the CLI."""
 
 
+class NetworkNotFound(NetworkConfigError):
+    """The named network does not exist."""
+
+
+class NetworkConflict(NetworkConfigError):
+    """The change collides with what exists: the name is taken, or containers still use it."""
+
+
 def _dir(root: str) -> str:
     return os.path.join(root, "networks")
 
@@ -108,7 +116,7 @@ def _create_unlocked(root: str, name: str, subnet: str | None, peers: bool) -> d
     if not _NAME.match(name) or name in ("none", "host") or name.startswith("container"):
         raise NetworkConfigError(f"invalid network name {name!r}")
     if _read(root, name):
-        raise NetworkConfigError(f"network {name} already exists")
+        raise NetworkConflict(f"network {name} already exists")
     if subnet:
         try:
             net = ipaddress.IPv4Network(subnet, strict=False)
@@ -144,7 +152,7 @@ def get_network(root: str, name: str) -> dict:
     if cfg:
         return cfg
     if name != DEFAULT_NETWORK:
-        raise NetworkConfigError(f"no such network: {name}")
+        raise NetworkNotFound(f"no such network: {name}")
     os.makedirs(_dir(root), exist_ok=True)
     with _store_lock(root):
         if _read(root, name):
@@ -189,12 +197,12 @@ def remove_network(root: str, name: str) -> None:
     with _store_lock(root):
         cfg = _read(root, name)
         if not cfg:
-            raise NetworkConfigError(f"no such network: {name}")
+            raise NetworkNotFound(f"no such network: {name}")
         from hooks import network as hnet  # only here: removal tears links down
         hnet.prune(_hook_annotations(root, cfg))
         users = _leases(root, name)
         if users:
-            raise NetworkConfigError(f"network {name} is in use by {len(users)} container(s): "
+            raise NetworkConflict(f"network {name} is in use by {len(users)} container(s): "
                                      + ", ".join(sorted(users)[:5]))
         os.unlink(os.path.join(_dir(root), f"{name}.json"))
         for suffix in (".lock",):

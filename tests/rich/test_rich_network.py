@@ -139,3 +139,15 @@ def test_podman_format_hook_matches_annotations_and_all_stages_run_in_order(rc, 
        "-v", f"{tmp_path}:{tmp_path}", base_image, "sleep", "300")
     rc("rm", "-f", "match")
     assert log.read_text().split() == stages
+
+
+def test_network_errors_map_to_exit_codes(rc):
+    for args, code in ((("network", "rm", "nosuch-net"), 3), (("network", "create", "bad name"), 2)):
+        p = rc(*args, check=False)
+        assert p.returncode == code and len(p.stderr.strip().splitlines()) == 1, (args, p.returncode, p.stderr)
+    rc("network", "create", "dup-net")
+    try:
+        p = rc("network", "create", "dup-net", check=False)
+        assert p.returncode == 4 and "already exists" in p.stderr
+    finally:
+        rc("network", "rm", "dup-net")
