@@ -57,8 +57,8 @@ class Manager:
             try:
                 with self.repo.lock(state.id, wait=False):
                     return self._repair_interrupted(state)
-            except Conflict:
-                return state  # another command is in the middle of it
+            except Conflict:  # another command is in the middle of it: report, do not act
+                return self._repair_interrupted(state, act=False)
         if state.status == Status.CREATED and state.pid > 0:
             if alive(state):
                 rs = self.runtime(state).state(state.id)
@@ -75,27 +75,30 @@ class Manager:
                 state = state.model_copy(update={"pid": pid, "pid_start": proc_start_ticks(pid) or 0})
         return state
 
-    def _repair_interrupted(self, state: ContainerState) -> ContainerState:
-        """A command died mid-transition (we hold the lock now): adopt what the runtime runs, and
-        delete what it only created, since nobody is left to start it. Saves the result."""
+    def _repair_interrupted(self, state: ContainerState, act: bool = True) -> ContainerState:
+        """A command died mid-transition (ACT: we hold the lock now): adopt what the runtime runs,
+        and delete what it only created, since nobody is left to start it; save the result.
+        Without ACT (someone else holds the lock) only report what the runtime says."""
         rs = None
         if self._runtime_has(state.id):
             with contextlib.suppress(RichContainerError):
                 rs = self.runtime(state).state(state.id)
-        if rs and rs.get("status") in ("running", "paused") and rs.get("pid"):
+        keep = ("running", "paused") if act else ("running", "paused", "created")
+        if rs and rs.get("status") in keep and rs.get("pid"):
             pid = int(rs["pid"])
             state = state.model_copy(update={"status": Status(rs["status"]), "pid": pid,
                                              "pid_start": proc_start_ticks(pid) or 0,
                                              "monitor_pid": monitor_pid(self.cdir(state.id))})
         else:
-            if rs:
+            if rs and act:
                 with contextlib.suppress(RichContainerError):
                     self.runtime(state).delete(state.id)
             ex = read_exit(self.paths.exits, state.id)
             state = state.model_copy(update={"status": Status.EXITED, "pid": 0,
                                              "exit_code": ex[0] if ex else None,
                                              "finished_at": ex[1] if ex else time.time()})
-        self.repo.save(state)
+        if act:
+            self.repo.save(state)
         return state
 
     def _locked(self, ref: str):  # noqa: ANN202
@@ -333,7 +336,13 @@ class Manager:
                     raise Conflict(f"container {state.config.name} is {state.status}",
                                    hint="stop it first, or use rm -f")
                 state = self._stop_unlocked(state, 0)
+            mon = monitor_pid(self.cdir(cid))
+            mon_start = proc_start_ticks(mon) if mon else None
             self._remove_unlocked(state)
+        # The monitor ends after its exit command, which waited for our lock: wait for it outside
+        # the lock, so that nothing of the container is left when rm returns.
+        if mon and mon_start is not None:
+            _wait_pid_exit(mon, mon_start, 10)
         return state.config.name
 
     def _remove_unlocked(self, state: ContainerState) -> None:
