@@ -21,7 +21,7 @@ from richcontainer.errors import Conflict, RichContainerError, RuntimeFailure, U
 from richcontainer.images.store import ImageStore
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, Status
-from richcontainer.monitor import MonitorArgs, monitor_pid, read_exit, start_monitor
+from richcontainer.monitor import MonitorArgs, monitor_pid, monitors_of, read_exit, start_monitor
 from richcontainer.paths import StorePaths
 from richcontainer.reconcile import alive, observed_status, proc_start_ticks, read_pidfile
 from richcontainer.runtime.runc import Runtime, resolve_runtime
@@ -79,6 +79,8 @@ class Manager:
         """A command died mid-transition (ACT: we hold the lock now): adopt what the runtime runs,
         and delete what it only created, since nobody is left to start it; save the result.
         Without ACT (someone else holds the lock) only report what the runtime says."""
+        if act:
+            self._await_monitor_create(state.id)
         rs = None
         if self._runtime_has(state.id):
             with contextlib.suppress(RichContainerError):
@@ -100,6 +102,12 @@ class Manager:
         if act:
             self.repo.save(state)
         return state
+
+    def _await_monitor_create(self, cid: str, timeout: float = 15.0) -> None:
+        """A monitor a dead CLI started may still be running `runtime create`: wait until it has
+        created the container (its pidfile exists) or given up, so the repair sees the outcome."""
+        pidfile = self.cdir(cid) / "pidfile"
+        _wait_for(lambda: pidfile.exists() or not monitors_of(cid), timeout)
 
     def _locked(self, ref: str):  # noqa: ANN202
         cid = self.repo.find(ref)
@@ -129,8 +137,9 @@ class Manager:
         try:
             if self._runtime_has(state.id):
                 rt.delete(state.id)
-            with contextlib.suppress(FileNotFoundError):
-                (self.paths.exits / state.id).unlink()
+            for stale in (self.paths.exits / state.id, cdir / "pidfile"):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
             storage.mount_rootfs(state.storage, self.images.rootfs(state.image_digest), cdir)
             self._ensure_services(state)
             pid = start_monitor(MonitorArgs(

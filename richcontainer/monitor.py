@@ -116,6 +116,27 @@ def monitor_pid(cdir: Path) -> int:
         return 0
 
 
+def monitors_of(cid: str) -> list[int]:
+    """Pids of live monitors (conmon or rcmon) started for container CID, found by their argv.
+
+    Used only to repair after a crash: a monitor outlives a killed CLI and may still be running
+    `runtime create` for it."""
+    needle = b"\0-c\0" + cid.encode() + b"\0"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read()
+        except OSError:
+            continue
+        program = argv.split(b"\0", 1)[0]
+        if needle in argv and (os.path.basename(program) == b"conmon" or b"rcmon.py" in argv):
+            found.append(int(entry))
+    return found
+
+
 def read_exit(exit_dir: Path, cid: str) -> tuple[int, float] | None:
     """The exit code conmon recorded, with the time it was written."""
     path = exit_dir / cid
