@@ -356,7 +356,8 @@ class Manager:
 
     def _remove_unlocked(self, state: ContainerState) -> None:
         cdir = self.cdir(state.id)
-        if state.status != Status.EXITED or self._runtime_has(state.id):
+        # A pid left in an exited state: it died unseen (conmon gone, host rebooted); poststop is still owed.
+        if state.status != Status.EXITED or state.pid or self._runtime_has(state.id):
             state = self._finalize_unlocked(state, clean_runtime=True, save=False)
         storage.unmount_rootfs(state.storage, cdir)
         gone = cdir.with_name(f".rm-{state.id}")

@@ -153,10 +153,19 @@ def test_reboot_safety(rc, base_image: str) -> None:  # noqa: ANN001
         assert_clean(rc, cid)
 
 
+def _host_net() -> tuple[set[str], str]:
+    links = set(os.listdir("/sys/class/net"))
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30).stdout
+    return links, tables
+
+
 def test_rm_force_after_reboot_without_start(rc, base_image: str) -> None:  # noqa: ANN001
+    net_before = _host_net()
     cid = rc("run", "-d", "--name", "cr-boot-rm", base_image, "sleep", "300").stdout.strip()
     _simulate_reboot(rc, [cid])
     assert cgroup_dirs(cid), "the simulated reboot should leave the (empty) cgroup dirs"
     rc("rm", "-f", "cr-boot-rm")
     assert_clean(rc, cid)
+    # poststop still ran for the run the "reboot" ended: no bridge, veth or NAT table is left
+    assert _host_net() == net_before
     assert not runc_list(StoreSnapshot(rc.root).paths) or cid not in [c["id"] for c in runc_list(StoreSnapshot(rc.root).paths)]
