@@ -1,6 +1,6 @@
 """Link, address and route changes for the bridge network.
 
-Two interchangeable backends with the same four functions:
+Two interchangeable backends with the same two functions (``attach``, ``delete_link``):
 
 * ``iproute2`` (default): one ``ip -batch`` per namespace, ~3 ms each; inside the container's
   netns through ``nsenter --net=/proc/PID/ns/net``;
@@ -23,8 +23,8 @@ class NetlinkError(RuntimeError):
     """A link/address/route change failed."""
 
 
-# A backend has: ensure_bridge(name, gateway_cidr) -> bool, add_veth(host_if, bridge, pid,
-# addr_cidr, gateway), delete_link(name) -> bool. (No typing.Protocol: hook start-up time.)
+# A backend has: attach(host_if, bridge, gateway_cidr, pid, addr_cidr, gateway) -> bool (bridge
+# created), delete_link(name) -> bool. (No typing.Protocol: hook start-up time.)
 Backend = "IpRoute2 | Pyroute2"
 
 
@@ -57,21 +57,20 @@ class IpRoute2:
         if p.returncode != 0:
             raise NetlinkError(" ".join(p.stderr.split()) or f"ip -batch failed ({p.returncode})")
 
-    def ensure_bridge(self, name: str, gateway_cidr: str) -> bool:
-        """Create bridge NAME with GATEWAY_CIDR if missing; True if it was created."""
-        if link_exists(name):
-            return False
-        self._batch([f"link add {name} type bridge", f"addr add {gateway_cidr} dev {name}",
-                     f"link set {name} up"])
-        _bridge_sysctls(name)
-        return True
-
-    def add_veth(self, host_if: str, bridge: str, pid: int, addr_cidr: str, gateway: str) -> None:
-        """veth HOST_IF on BRIDGE; its peer becomes eth0 in PID's netns with ADDR_CIDR and a default route."""
-        self._batch([f"link add {host_if} type veth peer name eth0 netns {pid}",
+    def attach(self, host_if: str, bridge: str, gateway_cidr: str, pid: int, addr_cidr: str, gateway: str) -> bool:
+        """veth HOST_IF on BRIDGE (created with GATEWAY_CIDR if missing, in the same ``ip -batch``);
+        its peer becomes eth0 in PID's netns with ADDR_CIDR and a default route.
+        True if the bridge was created."""
+        new_bridge = not link_exists(bridge)
+        lines = [f"link add {bridge} type bridge", f"addr add {gateway_cidr} dev {bridge}",
+                 f"link set {bridge} up"] if new_bridge else []
+        self._batch([*lines, f"link add {host_if} type veth peer name eth0 netns {pid}",
                      f"link set {host_if} master {bridge} up"])
+        if new_bridge:
+            _bridge_sysctls(bridge)
         self._batch(["link set lo up", f"addr add {addr_cidr} dev eth0", "link set eth0 up",
                      f"route add default via {gateway} dev eth0"], netns_pid=pid)
+        return new_bridge
 
     def delete_link(self, name: str) -> bool:
         """Delete link NAME if present; True if it existed."""
@@ -93,7 +92,12 @@ class Pyroute2:
             raise NetlinkError("pyroute2 is not installed (pip install pyroute2)") from None
         self._IPRoute, self._NetNS = IPRoute, NetNS
 
-    def ensure_bridge(self, name: str, gateway_cidr: str) -> bool:
+    def attach(self, host_if: str, bridge: str, gateway_cidr: str, pid: int, addr_cidr: str, gateway: str) -> bool:
+        created = self._ensure_bridge(bridge, gateway_cidr)
+        self._add_veth(host_if, bridge, pid, addr_cidr, gateway)
+        return created
+
+    def _ensure_bridge(self, name: str, gateway_cidr: str) -> bool:
         if link_exists(name):
             return False
         addr, plen = gateway_cidr.split("/")
@@ -105,7 +109,7 @@ class Pyroute2:
         _bridge_sysctls(name)
         return True
 
-    def add_veth(self, host_if: str, bridge: str, pid: int, addr_cidr: str, gateway: str) -> None:
+    def _add_veth(self, host_if: str, bridge: str, pid: int, addr_cidr: str, gateway: str) -> None:
         addr, plen = addr_cidr.split("/")
         nsfd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:

@@ -171,8 +171,7 @@ def up(state: State) -> str:
                              hostname=p.hostname, etc_dir=p.etc_dir, pid=state.pid,
                              starttime=ipam.pid_starttime(state.pid), ports=[str(x) for x in p.ports],
                              table=p.table, add_hosts=[list(x) for x in p.add_hosts])
-            nl.ensure_bridge(p.bridge, gw_cidr)
-            nl.add_veth(veth, p.bridge, state.pid, f"{ip}/{p.prefixlen}", p.gateway)
+            nl.attach(veth, p.bridge, gw_cidr, state.pid, f"{ip}/{p.prefixlen}", p.gateway)
             nft.add_container(p.table, p.subnet, ip, p.ports)
             _refresh_hosts(db, p)
         except (ipam.IpamError, netlink.NetlinkError, nft.NftError, OSError) as e:

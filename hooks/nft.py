@@ -94,23 +94,27 @@ def _first_error(stderr: str) -> str:
     return stderr.strip() or "nft failed"
 
 
+_CHAINS = (("prerouting", "prerouting", -100), ("output", "output", -100), ("postrouting", "postrouting", 100))
+_RULES = (("prerouting", "fib daddr type local dnat ip to meta l4proto . th dport map @ports"),
+          ("output", "fib daddr type local dnat ip to meta l4proto . th dport map @ports"),
+          ("postrouting", "ip saddr @nets ip daddr != @nets masquerade"),
+          ("postrouting", "ip saddr 127.0.0.0/8 ip daddr @nets masquerade"))
+
+
 def _table_script(table: str) -> str:
+    """Commands that make the table whether or not it exists: ``add`` of an existing table, set,
+    map or chain is a no-op, and each chain is flushed and refilled with its fixed rules, so
+    the result is the same either way (elements are kept). One transaction with the elements
+    replaces a probe (``nft list``) plus a retry: one ``nft`` process per container start."""
     t = _table(table)
-    return f"""table inet {t} {{
-  set nets {{ type ipv4_addr; flags interval; }}
-  map ports {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
-  chain prerouting {{ type nat hook prerouting priority -100; policy accept;
-    fib daddr type local dnat ip to meta l4proto . th dport map @ports
-  }}
-  chain output {{ type nat hook output priority -100; policy accept;
-    fib daddr type local dnat ip to meta l4proto . th dport map @ports
-  }}
-  chain postrouting {{ type nat hook postrouting priority 100; policy accept;
-    ip saddr @nets ip daddr != @nets masquerade
-    ip saddr 127.0.0.0/8 ip daddr @nets masquerade
-  }}
-}}
-"""
+    lines = [f"add table inet {t}",
+             f"add set inet {t} nets {{ type ipv4_addr; flags interval; }}",
+             f"add map inet {t} ports {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}"]
+    lines += [f"add chain inet {t} {name} {{ type nat hook {hook} priority {prio}; policy accept; }}"
+              for name, hook, prio in _CHAINS]
+    lines += [f"flush chain inet {t} {name}" for name, _, _ in _CHAINS]
+    lines += [f"add rule inet {t} {chain} {rule}" for chain, rule in _RULES]
+    return "\n".join(lines) + "\n"
 
 
 def _net_str(subnet: str) -> str:
@@ -123,11 +127,6 @@ def _net_str(subnet: str) -> str:
 
 def _lock(table: str):
     return flocked(os.path.join(LOCK_DIR, f"richcontainer-nft-{_table(table)}.lock"))
-
-
-def table_exists(table: str) -> bool:
-    p = spawn.run([NFT, "list", "table", "inet", _table(table)], timeout=TIMEOUT)
-    return p.returncode == 0
 
 
 def _elements_script(table: str, subnet: str, ip: str, ports: list[Port]) -> str:
@@ -146,11 +145,9 @@ def add_container(table: str, subnet: str, ip: str, ports: list[Port]) -> None:
 
     Raises NftError if a host port is already published (the whole change is then dropped).
     """
-    script = _elements_script(table, subnet, ip, ports)
+    script = _table_script(table) + _elements_script(table, subnet, ip, ports)
     with _lock(table):  # the same lock as remove_network, which may delete the table
         p = _run(script, check=False)
-        if p.returncode != 0 and "File exists" not in p.stderr and not table_exists(table):
-            p = _run(_table_script(table) + script, check=False)  # table and elements in one transaction
     if p.returncode != 0:
         if "File exists" in p.stderr:
             raise NftError(f"host port already published: {', '.join(map(str, ports))}")

@@ -250,7 +250,8 @@ def _hook(action: str, netlink: str) -> dict:
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(etcfiles.__file__)))
     # -S skips site (and its .pth files): ~40 ms less per start; pyroute2 needs site-packages.
     flags = [] if netlink == "pyroute2" else ["-S"]
-    return {"path": sys.executable, "args": [sys.executable, *flags, "-m", "hooks", "network", action],
+    script = os.path.join(pkg_parent, "hooks", "oci_hook.py")
+    return {"path": sys.executable, "args": [sys.executable, *flags, script, "network", action],
             "env": [f"PYTHONPATH={pkg_parent}", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "timeout": HOOK_TIMEOUT}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -60,7 +61,8 @@ def test_bridge_fragment(tmp_path):
                                   ["db:10.213.0.5"], "h1", etc_dir=str(etc))
     assert frag["namespaces"] == [{"type": "network"}]
     up = frag["hooks"]["createRuntime"][0]
-    assert up["path"] == sys.executable and up["args"][-3:] == ["hooks", "network", "up"]
+    assert up["path"] == sys.executable and up["args"][-2:] == ["network", "up"]
+    assert up["args"][-3].endswith("/hooks/oci_hook.py") and os.path.isfile(up["args"][-3])
     assert frag["poststop"][0]["args"][-1] == "down"
     p = NetParams.from_annotations(frag["annotations"])
     assert p.ports == [Port(8080, 80), Port(53, 53, "udp")] and p.ip == f"{net}.9" and p.hostname == "h1"
