@@ -39,11 +39,16 @@ def command_text(s) -> str:  # noqa: ANN001
     return cmd
 
 
+def shown_pid(s) -> int:  # noqa: ANN001
+    """The pid to report: none once exited (the record may still name the dead one until finalized)."""
+    return 0 if str(s.status) == "exited" else s.pid
+
+
 def summary(s) -> dict[str, Any]:  # noqa: ANN001
     return {"Id": s.id, "Names": s.name, "Image": s.config.image, "ImageID": s.image_digest,
             "Command": command_text(s),
             "Created": s.created, "State": str(s.status), "Status": status_text(s),
-            "ExitCode": s.exit_code, "Pid": s.pid, "Labels": s.config.labels}
+            "ExitCode": s.exit_code, "Pid": shown_pid(s), "Labels": s.config.labels}
 
 
 @main.command()
@@ -82,6 +87,7 @@ def inspect(kind: str, names: tuple[str, ...]) -> None:
             continue
         s = mgr.get(n)
         d = s.model_dump(mode="json")
+        d["pid"] = shown_pid(s)
         d["bundle"] = os.fspath(mgr.cdir(s.id) / "bundle")
         d["log_path"] = os.fspath(mgr.cdir(s.id) / "ctr.log")
         d["rootfs"] = os.fspath(mgr.cdir(s.id) / "rootfs")

@@ -21,7 +21,7 @@ from richcontainer.errors import Conflict, RichContainerError, RuntimeFailure, U
 from richcontainer.images.store import ImageStore
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, Status
-from richcontainer.monitor import MonitorArgs, monitor_pid, monitors_of, read_exit, start_monitor
+from richcontainer.monitor import MonitorArgs, monitor_alive, monitor_pid, monitors_of, read_exit, start_monitor
 from richcontainer.paths import StorePaths
 from richcontainer.reconcile import alive, observed_status, proc_start_ticks, read_pidfile
 from richcontainer.runtime.runc import Runtime, resolve_runtime
@@ -129,6 +129,8 @@ class Manager:
             return self._start_unlocked(state)
 
     def _start_unlocked(self, state: ContainerState) -> ContainerState:
+        if state.status == Status.EXITED and state.pid:  # its last run is not finalized yet (poststop owed)
+            state = self._finalize_unlocked(state, clean_runtime=True)
         cdir = self.cdir(state.id)
         rt = self.runtime(state)
         state = state.model_copy(update={"status": Status.CREATING, "stopped_by_user": False,
@@ -212,7 +214,8 @@ class Manager:
         cid, lock = self._locked(ref)
         with lock:
             state = self._sync(self.repo.load(cid), locked=True)
-            state = self._stop_unlocked(state, state.config.stop_timeout if timeout is None else timeout)
+            state = self._stop_unlocked(state, state.config.stop_timeout if timeout is None else timeout,
+                                        defer_finalize=True)
             if not state.stopped_by_user:  # it had exited already: still cancel a pending policy restart
                 state = state.model_copy(update={"stopped_by_user": True})
                 self.repo.save(state)
@@ -226,7 +229,13 @@ class Manager:
             return SIGRTMIN_3 if _blocks_signal(state.pid, SIGRTMIN_3) else int(signal.SIGPWR)
         return int(signal.SIGTERM)
 
-    def _stop_unlocked(self, state: ContainerState, timeout: float) -> ContainerState:
+    def _stop_unlocked(self, state: ContainerState, timeout: float, *,
+                       defer_finalize: bool = False) -> ContainerState:
+        """Ask PID 1 to shut down, SIGKILL everything after TIMEOUT s, then finalize.
+
+        With DEFER_FINALIZE, a live monitor's exit command finalizes (runtime delete, unmount,
+        poststop) once we release the lock: `stop` returns as soon as the container has exited.
+        Until then the saved record still names the dead pid, and every command finalizes it first."""
         if state.status not in (Status.RUNNING, Status.PAUSED, Status.CREATED) or not alive(state):
             if state.status != Status.EXITED or self._runtime_has(state.id) or state.pid:
                 state = self._finalize_unlocked(state, clean_runtime=True)
@@ -236,14 +245,20 @@ class Manager:
         rt = self.runtime(state)
         if state.status == Status.PAUSED:
             rt.resume(state.id)
-        with contextlib.suppress(RuntimeFailure):
-            rt.kill(state.id, self.stop_signal(state) if state.status != Status.CREATED else 9)
+        sig = self.stop_signal(state) if state.status != Status.CREATED else int(signal.SIGKILL)
+        if not _signal_pid(state.pid, state.pid_start, sig):
+            with contextlib.suppress(RuntimeFailure):
+                rt.kill(state.id, sig)
         if not _wait_pid_exit(state.pid, state.pid_start, timeout):
             with contextlib.suppress(RuntimeFailure):
                 rt.kill(state.id, int(signal.SIGKILL), all_procs=True)
             _wait_pid_exit(state.pid, state.pid_start, 10)
         if state.monitored:
-            _wait_for(lambda: read_exit(self.paths.exits, state.id) is not None, 2.0)
+            _wait_for(lambda: read_exit(self.paths.exits, state.id) is not None, 2.0, interval=0.002)
+            if defer_finalize and monitor_alive(state.monitor_pid, state.id):
+                ex = read_exit(self.paths.exits, state.id)
+                return state.model_copy(update={"status": Status.EXITED, "exit_code": ex[0] if ex else None,
+                                                "finished_at": ex[1] if ex else time.time()})
         return self._finalize_unlocked(state, clean_runtime=True)
 
     def _finalize_unlocked(self, state: ContainerState, exit_code: int | None = None,
@@ -480,13 +495,37 @@ def _blocks_signal(pid: int, signo: int) -> bool:
     return True  # systemd is the common case
 
 
-def _wait_for(pred, timeout: float) -> bool:  # noqa: ANN001
+def _wait_for(pred, timeout: float, interval: float = 0.01) -> bool:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.01)
+        time.sleep(interval)
     return True
+
+
+def _signal_pid(pid: int, start: int, sig: int) -> bool:
+    """Send SIG to PID if it is still the process that started at START (through a pidfd, so a
+    reused pid is never hit). False where pidfds are missing (Linux < 5.3): use the runtime."""
+    if not hasattr(os, "pidfd_open") or pid <= 0:
+        return False
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # already gone
+    except OSError:
+        return False
+    try:
+        if proc_start_ticks(pid) != start:
+            return True  # gone (the pid now names another process)
+        signal.pidfd_send_signal(fd, sig)
+        return True
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _wait_pid_exit(pid: int, start: int, timeout: float) -> bool:

@@ -137,6 +137,18 @@ def monitors_of(cid: str) -> list[int]:
     return found
 
 
+def monitor_alive(pid: int, cid: str) -> bool:
+    """True if PID is a live monitor of container CID."""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read()
+    except OSError:
+        return False
+    return b"\0-c\0" + cid.encode() + b"\0" in argv
+
+
 def read_exit(exit_dir: Path, cid: str) -> tuple[int, float] | None:
     """The exit code conmon recorded, with the time it was written."""
     path = exit_dir / cid
