@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import shutil
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

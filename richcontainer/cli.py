@@ -3,11 +3,9 @@ one line on stderr and an exit code (see errors.py); tracebacks only with --debu
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
-import time
 from typing import Any
 
 import click
@@ -80,24 +78,11 @@ def run(detach: bool, **opts: Any) -> None:
     if cfg.restart.name != "no" and not detach:
         raise UsageError("--restart needs -d: detached containers are the ones conmon supervises")
     mgr = manager()
-    state = mgr.create(cfg, for_attached_run=cfg.foreground)
     if detach or cfg.init in ("systemd", "sbin-init"):
-        try:
-            mgr.start(state.id)
-        except RichContainerError:
-            _discard(mgr, state.id)
-            raise
-        click.echo(state.id)
+        click.echo(mgr.create(cfg, start=True).id)
         return
+    state = mgr.create(cfg, for_attached_run=cfg.foreground)
     sys.exit(mgr.run_foreground(state))
-
-
-def _discard(mgr, cid: str) -> None:  # noqa: ANN001
-    """A container whose first start failed is removed entirely (nothing left behind)."""
-    try:
-        mgr.remove(cid, force=True)
-    except RichContainerError:
-        pass
 
 
 @main.command(context_settings={"allow_interspersed_args": False})

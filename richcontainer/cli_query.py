@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -143,16 +141,9 @@ def exec_(interactive: bool, tty: bool, detach: bool, env: tuple[str, ...], user
         raise UsageError("exec -w needs an absolute path")
     argv = mgr.runtime(s).exec_argv(s.id, list(command), tty=tty, env=list(env), user=uid_gid,
                                     cwd=workdir, detach=detach)
-    stdin = None if (interactive or tty) else subprocess.DEVNULL
-    import signal
+    from richcontainer.forkclient import hand_back_exec
 
-    handlers = {sg: signal.signal(sg, lambda *_: None) for sg in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        code = subprocess.call(argv, stdin=stdin, env=clean_env())
-    finally:
-        for sg, h in handlers.items():
-            signal.signal(sg, h)
-    sys.exit(code)
+    hand_back_exec(argv, clean_env(), stdin_null=not (interactive or tty))  # the runtime's exit code is ours
 
 
 @main.command()

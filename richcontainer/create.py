@@ -25,9 +25,12 @@ if TYPE_CHECKING:
 TINI = "/usr/bin/tini-static"
 
 
-def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bool = False) -> ContainerState:
+def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bool = False,
+                     start: bool = False) -> ContainerState:
     """Reserve the name, build the layer, bundle and state. FOR_ATTACHED_RUN (an attached `run`
-    starts at once): leave the rootfs mounted and let run_foreground write the next record."""
+    starts at once): leave the rootfs mounted and let run_foreground write the next record.
+    START (`run -d`): start it under the same lock, without a CREATED record or a remount in between;
+    if the start fails, nothing of the container is left."""
     digest = mgr.images.resolve(cfg.image)
     record = mgr.images.record(digest)
     runtime_path = resolve_runtime(cfg.runtime)
@@ -50,7 +53,7 @@ def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bo
                 mgr.repo.lock_path(cid).unlink()
             raise
         try:
-            state = _build(mgr, state, record, for_attached_run)
+            state = _build(mgr, state, record, for_attached_run or start)
         except BaseException:
             with contextlib.suppress(Exception):
                 storage.unmount_rootfs("overlay", cdir)
@@ -59,6 +62,13 @@ def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bo
             with contextlib.suppress(FileNotFoundError):
                 mgr.repo.lock_path(cid).unlink()
             raise
+        if start:
+            try:
+                return mgr._start_unlocked(state)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    mgr._remove_unlocked(mgr.repo.load(cid))  # the start already finalized it
+                raise
     return state
 
 

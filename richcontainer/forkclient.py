@@ -5,7 +5,10 @@ and returns the command's exit code, or None when no server can take the command
 then runs the CLI itself, and a server is started for next time).
 
 Wire format: request = 4-byte length + NUL-separated fields (cwd, argc, argv..., env...), with
-fds 0-2 attached; replies = b"P" + pid, then b"C" + exit code (4-byte signed ints each).
+fds 0-2 attached; replies = b"P" + pid, then b"C" + exit code (4-byte signed ints each), or
+instead of b"C" a hand-back: b"X" + length, then NUL-separated fields (stdin mode, argc, argv...,
+env...) that the client exec's itself (`exec`: the runtime then runs in the user's process group
+with the user's stdio, and no process stays between them).
 """
 
 from __future__ import annotations
@@ -59,6 +62,41 @@ def decode_request(payload: bytes) -> tuple[list[str], dict[str, str], str]:
 
 def reply(kind: bytes, value: int) -> bytes:
     return kind + _struct.pack("!i", value)
+
+
+WORKER_CONN = None  # set in a forkserver worker: the connection to its client
+
+
+def hand_back_exec(argv: list[str], env: dict[str, str], stdin_null: bool) -> None:
+    """In a forkserver worker, have the client exec ARGV with ENV (never returns); elsewhere
+    exec it in this process. Either way the command's exit code is ARGV's own."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if WORKER_CONN is None:
+        _exec(argv, env, stdin_null)
+    fields = ["n" if stdin_null else "-", str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
+    payload = b"\0".join(os.fsencode(f) for f in fields)
+    WORKER_CONN.sendall(reply(b"X", len(payload)) + payload)
+    os._exit(0)
+
+
+def _exec(argv: list[str], env: dict[str, str], stdin_null: bool) -> None:
+    if stdin_null:
+        fd = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(fd, 0)
+        os.close(fd)
+    try:
+        os.execve(argv[0], argv, env)
+    except OSError as e:
+        os.write(2, f"richcontainer: cannot run {argv[0]}: {e.strerror}\n".encode())
+        os._exit(127)
+
+
+def _exec_handed_back(payload: bytes) -> None:
+    fields = [os.fsdecode(f) for f in payload.split(b"\0")]
+    argc = int(fields[1])
+    env = dict(item.split("=", 1) for item in fields[2 + argc:] if "=" in item)
+    _exec(fields[2:2 + argc], env, fields[0] == "n")
 
 
 def _recv_exact(sock, n: int) -> bytes | None:  # noqa: ANN001
@@ -130,6 +168,13 @@ def try_forkserver(argv: list[str]) -> int | None:
         for s in FORWARDED:
             _signal.signal(s, forward)
         done = _recv_exact(sock, 5)
+        if done and done[:1] == b"X":
+            payload = _recv_exact(sock, _struct.unpack("!i", done[1:])[0])
+            if payload is not None:
+                sock.close()
+                for s in FORWARDED:
+                    _signal.signal(s, _signal.SIG_DFL)
+                _exec_handed_back(payload)  # never returns
     finally:
         sock.close()
     if done and done[:1] == b"C":

@@ -38,7 +38,8 @@ def preload() -> None:
 
     for mod in ("jinja2", "richcontainer.hookplug", "richcontainer.netplug", "richcontainer.planning",
                 "richcontainer.systemd", "richcontainer.logs", "richcontainer.stats", "richcontainer.ocihooks",
-                "richcontainer.hookrun", "compat.plan", "compat.probe", "compat.guest"):
+                "richcontainer.hookrun", "richcontainer.networks", "richcontainer.lxcfs", "lxcfs_py.supervise",
+                "richcontainer.storage", "compat.plan", "compat.probe", "compat.guest"):
         with contextlib.suppress(Exception):
             __import__(mod)
     with contextlib.suppress(Exception):
@@ -118,7 +119,10 @@ def _child(conn: socket.socket) -> None:
         os.environ.update(env)
         random.seed()
         conn.sendall(reply(b"P", os.getpid()))
+        from richcontainer import forkclient
         from richcontainer.cli import main
+
+        forkclient.WORKER_CONN = conn
 
         try:
             main(args=argv, prog_name="richcontainer", standalone_mode=True)

@@ -114,11 +114,11 @@ class Manager:
         return cid, self.repo.lock(cid)
 
     # ----- create / start -------------------------------------------------------------------
-    def create(self, cfg: ContainerConfig, *, for_attached_run: bool = False) -> ContainerState:
-        """Make the container (rootfs, bundle, state) without starting it."""
+    def create(self, cfg: ContainerConfig, *, for_attached_run: bool = False, start: bool = False) -> ContainerState:
+        """Make the container (rootfs, bundle, state); START: and start it (`run -d`)."""
         from richcontainer.create import create_container
 
-        return create_container(self, cfg, for_attached_run=for_attached_run)
+        return create_container(self, cfg, for_attached_run=for_attached_run, start=start)
 
     def start(self, ref: str) -> ContainerState:
         cid, lock = self._locked(ref)
@@ -160,7 +160,7 @@ class Manager:
         if state.config.init == "systemd":
             # Return once systemd listens on its private bus, so `exec NAME systemctl ...` works at once.
             _wait_for(lambda: os.path.exists(f"/proc/{state.pid}/root/run/systemd/private")
-                      or proc_start_ticks(state.pid) != state.pid_start, 15.0)
+                      or proc_start_ticks(state.pid) != state.pid_start, 15.0, interval=0.002)
         from richcontainer.create import run_manager_hooks
 
         ran = run_manager_hooks(self, state, "poststart")

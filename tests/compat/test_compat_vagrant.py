@@ -1,4 +1,7 @@
-"""`vagrant validate` passes offline for every box under vagrant/ (skips if vagrant is absent)."""
+"""`vagrant validate` passes offline for every box under vagrant/ (skips if vagrant is absent).
+
+--ignore-provider: this host may have no usable provider (no VirtualBox, no vagrant-libvirt);
+the boxes' own config is what is checked."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def vagrant_copy(tmp_path_factory) -> Path:
 def test_vagrant_validate(vagrant_copy, box):
     env = dict(os.environ, VAGRANT_HOME=os.fspath(vagrant_copy / "home"), VAGRANT_CHECKPOINT_DISABLE="1",
                VAGRANT_NO_COLOR="1")
-    out = subprocess.run(["vagrant", "validate"], cwd=vagrant_copy / "vagrant" / box, env=env,
+    out = subprocess.run(["vagrant", "validate", "--ignore-provider"], cwd=vagrant_copy / "vagrant" / box, env=env,
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "validated successfully" in out.stdout

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from corelib import (StoreSnapshot, assert_clean, cgroup_dirs, mounts_under, proc_alive, ps_json, rc_argv,
+from corelib import (StoreSnapshot, assert_clean, cgroup_dirs, mounts_under, proc_alive, rc_argv,
                      runc_list, wait_until)
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from lxcfs_py import views
-from lxcfs_py.caller import InitResolver, find_init, pidns_inode
+from lxcfs_py.caller import InitResolver
 from lxcfs_py.cgroup import parse_mountinfo, parse_proc_cgroup, prune_init_slice
 
 HOST_MEM = """MemTotal:       24683792 kB
