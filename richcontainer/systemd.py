@@ -22,6 +22,13 @@ NEVER_IN_CONTAINER = (
     "systemd-timesyncd.service", "proc-sys-fs-binfmt_misc.automount", "systemd-binfmt.service",
     "systemd-pcrphase.service", "systemd-pcrphase-sysinit.service", "systemd-pcrphase-initrd.service",
 )
+# Generators that only ever act on block devices, partitions or the kernel command line: masked
+# the same way (a /dev/null link in /etc/systemd/system-generators), which also saves their
+# start-up on every boot. fstab, getty, rc-local and sysv generators stay: guests use them.
+NEVER_IN_CONTAINER_GENERATORS = (
+    "systemd-cryptsetup-generator", "systemd-gpt-auto-generator", "systemd-hibernate-resume-generator",
+    "systemd-integritysetup-generator", "systemd-veritysetup-generator", "systemd-bless-boot-generator",
+)
 APP_UNIT = "richcontainer-app.service"
 
 
@@ -40,21 +47,27 @@ def _layer_path(rootfs: Path, rel: str) -> Path:
 
 
 def prepare_systemd(rootfs: Path, cid: str) -> tuple[str, ...]:
-    """Per-container /etc/machine-id; mask hardware-only units. Returns the masked units."""
+    """Per-container /etc/machine-id; mask hardware-only units and generators. Returns what it masked."""
     _layer_path(rootfs, "etc/machine-id").write_text(machine_id(cid) + "\n")
     (rootfs / "var/log/journal").mkdir(parents=True, exist_ok=True)  # persistent journal on the layer
-    unit_dir = rootfs / "etc/systemd/system"
-    unit_dir.mkdir(parents=True, exist_ok=True)
+    masked = _mask(rootfs / "etc/systemd/system", NEVER_IN_CONTAINER)
+    masked += _mask(rootfs / "etc/systemd/system-generators", NEVER_IN_CONTAINER_GENERATORS)
+    return tuple(masked)
+
+
+def _mask(directory: Path, names: tuple[str, ...]) -> list[str]:
+    """Link each of NAMES in DIRECTORY to /dev/null (systemd's mask); return the masked names."""
+    directory.mkdir(parents=True, exist_ok=True)
     masked = []
-    for unit in NEVER_IN_CONTAINER:
-        link = unit_dir / unit
+    for name in names:
+        link = directory / name
         if link.exists() and not link.is_symlink():
-            continue  # the image ships its own unit file here: respect it
+            continue  # the image ships its own file here: respect it
         with contextlib.suppress(FileNotFoundError):
             link.unlink()
         os.symlink("/dev/null", link)
-        masked.append(unit)
-    return tuple(masked)
+        masked.append(name)
+    return masked
 
 
 def systemd_quote(arg: str) -> str:

@@ -30,6 +30,9 @@ def test_systemd_guest_reaches_running_without_privileged(rc, rich_image, suite)
     info = rc.inspect(f"sd-{suite}")
     assert info["config"]["privileged"] is False
     assert "systemd-udevd.service" in info["masked_units"]
+    assert "systemd-gpt-auto-generator" in info["masked_units"]  # block-device generators too
+    assert rc("exec", f"sd-{suite}", "readlink", "/etc/systemd/system-generators/systemd-cryptsetup-generator"
+              ).stdout.strip() == "/dev/null"
     env1 = rc("exec", f"sd-{suite}", "cat", "/proc/1/environ").stdout.split("\0")
     assert "container=richcontainer" in env1 and any(e.startswith("container_uuid=") for e in env1)
 
