@@ -120,10 +120,6 @@ def test_not_a_directory(tmp_path):
 @pytest.mark.integration
 def test_cached_debian_sysvinit_rootfs():
     from compatfixtures import imagecache
-    ic = imagecache()
-    CACHE_DIR, recipe_key = ic.CACHE_DIR, ic.recipe_key
-    path = CACHE_DIR / f"bookworm-{recipe_key('bookworm', ['sysvinit-core'], 'minbase')}" / "rootfs"
-    if not (path.parent / ".complete").exists():
-        pytest.skip("the bookworm+sysvinit-core rootfs is not built yet (tests/imagecache.py)")
+    path = imagecache().cached_rootfs("bookworm", ["sysvinit-core"])  # built once, cached by recipe
     g = detect_guest(os.fspath(path))
     assert (g.init, g.distro_id, g.distro_version, g.glibc_version) == ("sysvinit", "debian", "12", "2.36")

@@ -178,3 +178,19 @@ def test_foreground_run_exit_code_and_rm(rc, base_image: str) -> None:  # noqa: 
     assert info["status"] == "exited" and info["exit_code"] == 5
     cdir = os.path.dirname(info["bundle"])
     assert not any(m.startswith(cdir) for m in open("/proc/self/mounts").read().split())
+
+
+def test_poststop_runs_once_per_run_when_start_follows_stop(rc, base_image: str, tmp_path) -> None:  # noqa: ANN001
+    """`stop` returns once the container exited and leaves the teardown to conmon's exit command;
+    a `start` right away must still see the first run's poststop run, and exactly once."""
+    log = tmp_path / "poststop.log"
+    hook = tmp_path / "record.sh"
+    hook.write_text(f"#!/bin/sh\necho run >> {log}\n")
+    hook.chmod(0o755)
+    rc("run", "-d", "--name", "lc-pst", "--network", "none", "--hook", f"poststop={hook}", base_image, "sleep", "300")
+    rc("stop", "-t", "0", "lc-pst")
+    assert rc.inspect("lc-pst")["status"] == "exited" and rc.inspect("lc-pst")["pid"] == 0
+    rc("start", "lc-pst")
+    rc("stop", "-t", "0", "lc-pst")
+    rc("rm", "lc-pst")
+    assert log.read_text().splitlines() == ["run", "run"]
