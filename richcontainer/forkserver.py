@@ -115,8 +115,11 @@ def _child(conn: socket.socket) -> None:
                                       line_buffering=os.isatty(1))
         sys.stderr = io.TextIOWrapper(open(2, "wb", buffering=0, closefd=False), write_through=True)
         os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(env)
+        for key in set(os.environ) - set(env):  # only the differences: each change is a putenv
+            del os.environ[key]
+        for key, value in env.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
         random.seed()
         conn.sendall(reply(b"P", os.getpid()))
         from richcontainer import forkclient
