@@ -33,7 +33,8 @@ class Cli(click.Group):
             if type(e).__name__ == "ValidationError" and hasattr(e, "errors"):
                 err = e.errors()[0]  # type: ignore[attr-defined]
                 where = ".".join(str(x) for x in err.get("loc", ()))
-                click.echo(f"richcontainer: invalid {where or 'input'}: {err.get('msg')}", err=True)
+                msg = str(err.get("msg", "")).removeprefix("Value error, ")
+                click.echo(f"richcontainer: invalid {where or 'input'}: {msg}", err=True)
                 ctx.exit(2)
             if isinstance(e, (click.exceptions.Exit, click.exceptions.Abort, click.ClickException)):
                 raise

@@ -16,7 +16,8 @@ from richcontainer.errors import RichContainerError, UsageError
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, HookResult, Status
 from richcontainer.runtime.runc import resolve_runtime
-from richcontainer.spec.builder import BuildInputs, build_spec
+from richcontainer.spec.builder import BuildInputs, build_spec, ungrantable_caps
+from richcontainer.util.caps import host_bounding_caps
 from richcontainer.util.fs import atomic_write
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bo
     for v in cfg.volumes:
         if not os.path.exists(v.source):
             raise UsageError(f"volume source {v.source} does not exist")
+    missing = ungrantable_caps(cfg, host_bounding_caps())
+    if missing:
+        raise UsageError(f"--cap-add {', '.join(missing)}: not in this host's capability bounding set")
     mgr.paths.ensure()
     cid = mgr.repo.new_id()
     cdir = mgr.paths.container_dir(cid)
@@ -113,6 +117,7 @@ def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool) 
         extra_mounts=extra_mounts, extra_env=tuple(plan.get("env", [])) + cpu_env(cfg, plan),
         hooks=ocihooks.spec_hooks(hooks, runtime_poststart=not detached_poststart),
         annotations=dict(net.get("annotations", {})), container_uuid=container_uuid, masked_units=masked,
+        host_caps=host_bounding_caps(),
         init_args=tuple(plan.get("init_args", [])))
     spec = build_spec(inp)
     bundle = cdir / "bundle"

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from richcontainer.units import NAME_RE
+from richcontainer.util.caps import CAP_NAMES
 
 InitMode = Literal["none", "tini", "systemd", "sbin-init"]
 
@@ -98,4 +99,13 @@ class ContainerConfig(BaseModel):
     def _workdir(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith("/"):
             raise ValueError("the working directory must be an absolute path")
+        return v
+
+    @field_validator("cap_add", "cap_drop")
+    @classmethod
+    def _caps(cls, v: list[str]) -> list[str]:
+        for c in v:
+            name = c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()
+            if c.upper() != "ALL" and name not in CAP_NAMES:
+                raise ValueError(f"unknown capability {c!r}")
         return v

@@ -38,6 +38,7 @@ class BuildInputs:
     container_uuid: str = ""
     masked_units: tuple[str, ...] = ()
     init_args: tuple[str, ...] = ()  # extra argv for a system init (systemd reads its "kernel cmdline" there)
+    host_caps: frozenset[str] | None = None  # the host's bounding set (None: not known, grant as asked)
 
 
 def _mount(dest: str, typ: str, src: str, opts: str) -> oci.Mount:
@@ -76,9 +77,12 @@ def hostname(inp: BuildInputs) -> str:
     return inp.config.hostname or inp.cid[:12]
 
 
-def capabilities(cfg: ContainerConfig) -> list[str]:
+def capabilities(cfg: ContainerConfig, host_caps: frozenset[str] | None = None) -> list[str]:
+    """The container's capability set; with HOST_CAPS, only what the host can grant (as podman
+    does for --privileged and ALL: a host lacking one still runs privileged containers)."""
     if cfg.privileged:
-        return list(D.ALL_CAPS)
+        caps = set(D.ALL_CAPS)
+        return sorted(caps & host_caps if host_caps is not None else caps)
     caps = set(D.DEFAULT_CAPS)
     if cfg.init == "sbin-init":
         caps.add("CAP_SYS_BOOT")  # sysvinit's halt ends PID 1 with reboot(2), confined to the pid namespace
@@ -87,7 +91,15 @@ def capabilities(cfg: ContainerConfig) -> list[str]:
         caps |= set(D.ALL_CAPS) if c.upper() == "ALL" else {norm(c)}
     for c in cfg.cap_drop:
         caps = set() if c.upper() == "ALL" else caps - {norm(c)}
-    return sorted(caps)
+    return sorted(caps & host_caps if host_caps is not None else caps)
+
+
+def ungrantable_caps(cfg: ContainerConfig, host_caps: frozenset[str] | None) -> list[str]:
+    """Capabilities named in --cap-add (not ALL) that the host's bounding set lacks."""
+    if host_caps is None:
+        return []
+    named = {c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper() for c in cfg.cap_add if c.upper() != "ALL"}
+    return sorted(named - host_caps)
 
 
 def mounts(inp: BuildInputs) -> list[oci.Mount]:
@@ -185,7 +197,7 @@ def _sysctls(inp: BuildInputs) -> dict[str, str] | None:
 def build_spec(inp: BuildInputs) -> oci.Spec:
     """The complete OCI spec for one container."""
     cfg = inp.config
-    caps = capabilities(cfg)
+    caps = capabilities(cfg, inp.host_caps)
     proc = oci.Process(
         terminal=cfg.tty or is_system_init(cfg),
         user=oci.User(uid=inp.uid, gid=inp.gid, additional_gids=list(inp.additional_gids) or None),

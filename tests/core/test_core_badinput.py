@@ -44,6 +44,8 @@ BAD_RUN = {
     "relative workdir": (["-w", "relative", "IMG"], 2),
     "unknown user": (["-u", "nosuchuser", "IMG"], 2),
     "unknown runtime": (["--runtime", "no-such-runtime", "IMG"], 3),
+    "unknown capability": (["--cap-add", "CAP_FLY", "IMG"], 2),
+    "unknown capability dropped": (["--cap-drop", "nope", "IMG"], 2),
 }
 
 

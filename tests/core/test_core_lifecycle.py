@@ -194,3 +194,30 @@ def test_poststop_runs_once_per_run_when_start_follows_stop(rc, base_image: str,
     rc("stop", "-t", "0", "lc-pst")
     rc("rm", "lc-pst")
     assert log.read_text().splitlines() == ["run", "run"]
+
+
+def _status_fields(text: str) -> dict[str, str]:
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in text.splitlines())}
+
+
+def test_secure_defaults_and_privileged_on_this_host(rc, base_image: str) -> None:  # noqa: ANN001
+    """Default: podman's 11 capabilities, no-new-privileges, seccomp, masked and read-only /proc paths.
+    --privileged gets every capability the host can grant (this host lacks CAP_SYS_RESOURCE) instead
+    of failing in the runtime; --cap-add of one it lacks is one clear error."""
+    probe = "cat /proc/self/status; echo ---; wc -c < /proc/keys; grep -E ' /proc/sys | /sys ' /proc/self/mountinfo"
+    out = rc("run", "--rm", base_image, "sh", "-c", probe).stdout
+    status, rest = out.split("---", 1)
+    st = _status_fields(status)
+    assert st["CapEff"] == f"{0x800405fb:016x}", st["CapEff"]  # podman's 11
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
+    lines = rest.split("\n")
+    assert lines[1] == "0"  # /proc/keys masked
+    ro = {ln.split()[4]: ln.split()[5].split(",")[0] for ln in lines[2:] if ln.strip()}
+    assert ro == {"/proc/sys": "ro", "/sys": "ro"}, ro
+    with open("/proc/self/status") as f:
+        host_bnd = _status_fields(f.read())["CapBnd"]
+    st = _status_fields(rc("run", "--rm", "--privileged", base_image, "cat", "/proc/self/status").stdout)
+    assert st["CapEff"] == st["CapBnd"] == host_bnd and st["Seccomp"] == "0"
+    if not int(host_bnd, 16) >> 24 & 1:  # CAP_SYS_RESOURCE missing, as on this test host
+        p = rc("run", "--rm", "--cap-add", "SYS_RESOURCE", base_image, "true", check=False)
+        assert "not in this host's capability bounding set" in assert_one_error(p, code=2)

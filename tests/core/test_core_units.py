@@ -17,9 +17,10 @@ from richcontainer.images.unpack import extract_rootfs
 from richcontainer.logs import parse_records
 from richcontainer.model.config import ContainerConfig
 from richcontainer.spec import defaults as D
-from richcontainer.spec.builder import BuildInputs, build_spec
+from richcontainer.spec.builder import BuildInputs, build_spec, ungrantable_caps
 from richcontainer.units import (check_name, cpuset_size, parse_cpus, parse_cpuset, parse_restart,
                                  parse_signal, parse_size)
+from richcontainer.util.caps import CAP_NAMES, caps_from_mask, parse_cap_bounding
 
 CID = "ab" * 32
 
@@ -118,6 +119,30 @@ def test_spec_cap_add_drop_and_privileged() -> None:
     s = spec_of(privileged=True)
     assert sorted(s["process"]["capabilities"]["bounding"]) == sorted(D.ALL_CAPS)
     assert "seccomp" not in s["linux"] and "maskedPaths" not in s["linux"]
+
+
+def test_caps_limited_to_the_hosts_bounding_set() -> None:
+    host = frozenset(D.ALL_CAPS) - {"CAP_SYS_RESOURCE"}
+    priv = spec_of(privileged=True, inputs={"host_caps": host})["process"]["capabilities"]
+    assert sorted(priv["bounding"]) == sorted(host) == sorted(priv["effective"])
+    every = spec_of(cap_add=["ALL"], inputs={"host_caps": host})["process"]["capabilities"]["bounding"]
+    assert "CAP_SYS_RESOURCE" not in every and "CAP_SYS_ADMIN" in every
+    assert ungrantable_caps(cfg(cap_add=["sys_resource", "NET_ADMIN", "all"]), host) == ["CAP_SYS_RESOURCE"]
+    assert ungrantable_caps(cfg(cap_add=["sys_resource"]), None) == []
+
+
+def test_cap_bounding_parser() -> None:
+    assert parse_cap_bounding("Name:\tx\nCapBnd:\t0000000000000003\n") == {"CAP_CHOWN", "CAP_DAC_OVERRIDE"}
+    assert parse_cap_bounding("CapBnd:\t000001fffeffffff\n") == frozenset(D.ALL_CAPS) - {"CAP_SYS_RESOURCE"}
+    assert caps_from_mask(1 << 60) == frozenset()  # bits the table does not know are ignored
+    assert parse_cap_bounding("Name:\tx\n") is None
+    assert sorted(CAP_NAMES) == sorted(D.ALL_CAPS)
+
+
+def test_unknown_capability_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown capability"):
+        cfg(cap_add=["CAP_FLY"])
+    assert cfg(cap_add=["all", "net_admin"], cap_drop=["CAP_CHOWN"]).cap_add == ["all", "net_admin"]
 
 
 def test_spec_masked_readonly_seccomp_namespaces() -> None:
