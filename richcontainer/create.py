@@ -106,6 +106,12 @@ def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool) 
     hooks = ocihooks.merge_hooks(user_hooks(cfg), net.get("hooks", {}), cfg.hooks)
     if cfg.initscript:
         hooks["startContainer"].insert(0, {"path": cfg.initscript, "args": [cfg.initscript]})
+    if cfg.init in ("systemd", "sbin-init") and plan.get("backend") != "legacy":
+        from richcontainer.bootid import boot_id_hook
+
+        hook = boot_id_hook(cdir, rootfs)
+        if hook is not None:
+            hooks["createContainer"].insert(0, hook)
     detached_poststart = not cfg.foreground
     extra_mounts = tuple(net.get("mounts", [])) + tuple(lxcfs_mounts(mgr, plan))
     inp = BuildInputs(

@@ -143,7 +143,7 @@ class Manager:
                 with contextlib.suppress(FileNotFoundError):
                     stale.unlink()
             storage.mount_rootfs(state.storage, self.images.rootfs(state.image_digest), cdir)
-            self._ensure_services(state)
+            self._prepare_start(state)
             pid = start_monitor(MonitorArgs(
                 cid=state.id, name=state.config.name, runtime_path=rt.path, runtime_root=rt.root,
                 bundle=cdir / "bundle", cdir=cdir, exit_dir=self.paths.exits, socket_dir=self.paths.sockets,
@@ -169,12 +169,17 @@ class Manager:
         self.repo.save(state)
         return state
 
-    def _ensure_services(self, state: ContainerState) -> None:
-        """Host services a container relies on (the lxcfs daemon) are started on demand."""
+    def _prepare_start(self, state: ContainerState) -> None:
+        """Before each start: host services it relies on (the lxcfs daemon, started on demand), and a
+        system container's fresh boot ID."""
         if state.plan.get("lxcfs"):
             from richcontainer.lxcfs import ensure_lxcfs
 
             ensure_lxcfs()
+        if state.config.init in ("systemd", "sbin-init"):
+            from richcontainer.bootid import new_boot_id
+
+            new_boot_id(self.cdir(state.id))
 
     def run_foreground(self, state: ContainerState) -> int:
         """Run a created container attached to this terminal (runc run); returns its exit code."""
@@ -182,7 +187,7 @@ class Manager:
         rt = self.runtime(state)
         with self.repo.lock(state.id):
             storage.mount_rootfs(state.storage, self.images.rootfs(state.image_digest), cdir)
-            self._ensure_services(state)
+            self._prepare_start(state)
             with contextlib.suppress(FileNotFoundError):
                 (cdir / "pidfile").unlink()  # reconcile reads the new one while runc runs
             state = state.model_copy(update={"status": Status.RUNNING, "monitored": False,

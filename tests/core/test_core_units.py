@@ -375,3 +375,14 @@ def test_log_parser_joins_partials_and_keeps_streams() -> None:
 def test_log_parser_flushes_a_trailing_partial() -> None:
     recs = list(parse_records(iter(["t1 stdout P no-newline-at-end\n"])))
     assert recs == [("t1", "stdout", "no-newline-at-end")]
+
+
+def test_boot_id_hook_binds_the_containers_file_read_only(tmp_path: Path) -> None:
+    from richcontainer.bootid import boot_id_file, boot_id_hook, new_boot_id
+
+    hook = boot_id_hook(tmp_path, tmp_path / "rootfs")
+    assert hook is not None and os.path.basename(hook["path"]) == "mount" and hook["timeout"] > 0
+    assert hook["args"][:4] == ["mount", "--bind", "-o", "ro,nosuid,nodev,noexec"]
+    assert hook["args"][4:] == [str(boot_id_file(tmp_path)), str(tmp_path / "rootfs/proc/sys/kernel/random/boot_id")]
+    first, second = new_boot_id(tmp_path), new_boot_id(tmp_path)
+    assert first != second and boot_id_file(tmp_path).read_text() == second + "\n" and len(second) == 36

@@ -51,13 +51,22 @@ def test_stop_is_clean_fast_and_machine_id_survives_restart(rc, rich_image):
     rc("start", "sd-stop")
     assert rc("exec", "sd-stop", "systemctl", "is-system-running", "--wait", check=False).stdout.strip() == "running"
     assert rc("exec", "sd-stop", "cat", "/etc/machine-id").stdout.strip() == mid
-    journal = rc("exec", "sd-stop", "journalctl", "--no-pager", "-o", "cat").stdout
-    shutdown = journal.find("Reached target shutdown.target")
-    assert shutdown >= 0, "the previous boot's clean shutdown is not in the journal"
-    assert journal.find("Reached target multi-user.target", shutdown) > shutdown, "no later boot after the shutdown"
+    # each start is its own boot (a fresh boot ID, as LXC gives), so `journalctl -b -1` is the last run
+    previous = rc("exec", "sd-stop", "journalctl", "--no-pager", "-o", "cat", "-b", "-1").stdout
+    assert "Reached target shutdown.target" in previous, "the previous boot's clean shutdown is not in the journal"
+    assert "Reached target multi-user.target" in rc("exec", "sd-stop", "journalctl", "--no-pager", "-o", "cat",
+                                                    "-b", "0").stdout, "no later boot after the shutdown"
+    boot_id = rc("exec", "sd-stop", "cat", "/proc/sys/kernel/random/boot_id").stdout.strip()
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        assert len(boot_id) == 36 and boot_id != f.read().strip()
     rc("restart", "sd-stop")
     assert rc("exec", "sd-stop", "systemctl", "is-system-running", "--wait", check=False).stdout.strip() == "running"
     assert rc("exec", "sd-stop", "cat", "/etc/machine-id").stdout.strip() == mid
+    assert rc("exec", "sd-stop", "cat", "/proc/sys/kernel/random/boot_id").stdout.strip() != boot_id
+    boots = rc("exec", "sd-stop", "journalctl", "--list-boots", "--no-pager").stdout.strip().splitlines()[1:]
+    assert len(boots) == 3, boots
+    p = rc("exec", "sd-stop", "sh", "-c", "echo x > /proc/sys/kernel/random/boot_id", check=False)
+    assert p.returncode != 0  # read-only, like the rest of /proc/sys
 
 
 def test_command_after_image_runs_as_a_service_with_logs(rc, rich_image):
