@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from richcontainer.units import NAME_RE
-from richcontainer.util.caps import CAP_NAMES
+from richcontainer.util.caps import CAP_NAMES, cap_name
 
 InitMode = Literal["none", "tini", "systemd", "sbin-init"]
 
@@ -105,7 +105,6 @@ class ContainerConfig(BaseModel):
     @classmethod
     def _caps(cls, v: list[str]) -> list[str]:
         for c in v:
-            name = c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()
-            if c.upper() != "ALL" and name not in CAP_NAMES:
+            if cap_name(c) != "ALL" and cap_name(c) not in CAP_NAMES:
                 raise ValueError(f"unknown capability {c!r}")
         return v

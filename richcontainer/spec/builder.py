@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from richcontainer.model import oci
 from richcontainer.model.config import ContainerConfig
 from richcontainer.spec import defaults as D
+from richcontainer.util.caps import cap_name
 
 SYSTEMD_TMPFS = (("/run", "mode=755,size=64m"), ("/run/lock", "mode=1777,size=5m"), ("/tmp", "mode=1777,size=256m"))
 INIT_PATH_IN_CONTAINER = "/dev/init"
@@ -86,11 +87,10 @@ def capabilities(cfg: ContainerConfig, host_caps: frozenset[str] | None = None) 
     caps = set(D.DEFAULT_CAPS)
     if cfg.init == "sbin-init":
         caps.add("CAP_SYS_BOOT")  # sysvinit's halt ends PID 1 with reboot(2), confined to the pid namespace
-    norm = lambda c: c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()  # noqa: E731
-    for c in cfg.cap_add:
-        caps |= set(D.ALL_CAPS) if c.upper() == "ALL" else {norm(c)}
-    for c in cfg.cap_drop:
-        caps = set() if c.upper() == "ALL" else caps - {norm(c)}
+    for c in map(cap_name, cfg.cap_add):
+        caps |= set(D.ALL_CAPS) if c == "ALL" else {c}
+    for c in map(cap_name, cfg.cap_drop):
+        caps = set() if c == "ALL" else caps - {c}
     return sorted(caps & host_caps if host_caps is not None else caps)
 
 
@@ -98,8 +98,7 @@ def ungrantable_caps(cfg: ContainerConfig, host_caps: frozenset[str] | None) -> 
     """Capabilities named in --cap-add (not ALL) that the host's bounding set lacks."""
     if host_caps is None:
         return []
-    named = {c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper() for c in cfg.cap_add if c.upper() != "ALL"}
-    return sorted(named - host_caps)
+    return sorted({cap_name(c) for c in cfg.cap_add} - {"ALL"} - host_caps)
 
 
 def mounts(inp: BuildInputs) -> list[oci.Mount]:

@@ -14,6 +14,12 @@ CAP_NAMES = (
 )
 
 
+def cap_name(text: str) -> str:
+    """CAP_NET_ADMIN for net_admin, NET_ADMIN or cap_net_admin (ALL stays ALL)."""
+    up = text.upper()
+    return up if up == "ALL" or up.startswith("CAP_") else "CAP_" + up
+
+
 def caps_from_mask(mask: int) -> frozenset[str]:
     """The named capabilities whose bits are set in MASK (unknown higher bits are ignored)."""
     return frozenset(name for bit, name in enumerate(CAP_NAMES) if mask >> bit & 1)
