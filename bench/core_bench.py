@@ -64,14 +64,19 @@ def timed(make_argv, rounds: int, warmup: int, env: dict[str, str] | None = None
             "max_ms": round(max(samples), 1), "rounds": rounds, "warmup": warmup}
 
 
-def vmrss_kib(pid: int) -> int | None:
+def status_kib(pid: int, field: str = "VmRSS") -> int | None:
+    """A kB field of /proc/PID/status (VmRSS; RssAnon is the part no other process shares)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         return None
     return None
+
+
+def vmrss_kib(pid: int) -> int | None:
+    return status_kib(pid, "VmRSS")
 
 
 def make_runc_bundle(rootfs: Path, bundle: Path) -> None:
@@ -150,13 +155,17 @@ class Bench:
                    "table": timed(lambda i: [*rc_cmd(), "ps"], a.rounds, a.warmup, self.env),
                    "all_json": timed(lambda i: [*rc_cmd(), "ps", "-a", "--format", "json"], a.rounds, a.warmup,
                                      self.env)}
-        rss = []
+        rss, anon = [], []
         for s in running:
             mon = json.loads(self.rc("inspect", s["Id"]))[0]["monitor_pid"]
             if mon and (kib := vmrss_kib(mon)) is not None:
                 rss.append(kib)
+                anon.append(status_kib(mon, "RssAnon") or 0)
+        # VmRSS counts the shared libraries' pages each conmon touched (libc/glib, ~1.6 MiB, varying with
+        # page-cache fault-around); RssAnon is what each extra container really adds.
         r["monitor_rss_kib"] = {"median": statistics.median(rss) if rss else None, "min": min(rss, default=None),
-                                "max": max(rss, default=None), "samples": len(rss), "monitor": "conmon"}
+                                "max": max(rss, default=None), "samples": len(rss), "monitor": "conmon",
+                                "anon_median": statistics.median(anon) if anon else None}
         self.podman(copy)
         r["host"]["load_avg_end"] = list(os.getloadavg())
         r["verdict"] = {
