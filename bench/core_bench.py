@@ -75,10 +75,6 @@ def status_kib(pid: int, field: str = "VmRSS") -> int | None:
     return None
 
 
-def vmrss_kib(pid: int) -> int | None:
-    return status_kib(pid, "VmRSS")
-
-
 def make_runc_bundle(rootfs: Path, bundle: Path) -> None:
     """`runc spec` defaults (pid, net, ipc, uts, mount namespaces) over ROOTFS, running /bin/true."""
     bundle.mkdir(parents=True)
@@ -158,7 +154,7 @@ class Bench:
         rss, anon = [], []
         for s in running:
             mon = json.loads(self.rc("inspect", s["Id"]))[0]["monitor_pid"]
-            if mon and (kib := vmrss_kib(mon)) is not None:
+            if mon and (kib := status_kib(mon)) is not None:
                 rss.append(kib)
                 anon.append(status_kib(mon, "RssAnon") or 0)
         # VmRSS counts the shared libraries' pages each conmon touched (libc/glib, ~1.6 MiB, varying with
@@ -191,7 +187,7 @@ class Bench:
             pid = sh([*base, "-d", "--rootfs", str(rootfs), "sleep", "3600"]).strip()
             self.podman_ids.append(pid)
             conmon = int(sh(["podman", "inspect", "--format", "{{.State.ConmonPid}}", pid]).strip())
-            out["conmon_rss_kib"] = vmrss_kib(conmon)
+            out["conmon_rss_kib"] = status_kib(conmon)
             out["exec"] = timed(lambda i: ["podman", "exec", pid, "/bin/true"], a.rounds, a.warmup)
             out["note"] = "podman --runtime runc, --rootfs (no image store), --network none, lowered --ulimit"
             r["podman"] = out

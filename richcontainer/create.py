@@ -16,7 +16,7 @@ from richcontainer.errors import RichContainerError, UsageError
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, HookResult, Status
 from richcontainer.runtime.runc import resolve_runtime
-from richcontainer.spec.builder import BuildInputs, build_spec, ungrantable_caps
+from richcontainer.spec.builder import BuildInputs, build_spec, is_system_init, ungrantable_caps
 from richcontainer.util.caps import host_bounding_caps
 from richcontainer.util.fs import atomic_write
 
@@ -38,7 +38,8 @@ def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bo
     for v in cfg.volumes:
         if not os.path.exists(v.source):
             raise UsageError(f"volume source {v.source} does not exist")
-    missing = ungrantable_caps(cfg, host_bounding_caps())
+    host_caps = host_bounding_caps()
+    missing = ungrantable_caps(cfg, host_caps)
     if missing:
         raise UsageError(f"--cap-add {', '.join(missing)}: not in this host's capability bounding set")
     mgr.paths.ensure()
@@ -57,7 +58,7 @@ def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bo
                 mgr.repo.lock_path(cid).unlink()
             raise
         try:
-            state = _build(mgr, state, record, for_attached_run or start)
+            state = _build(mgr, state, record, for_attached_run or start, host_caps)
         except BaseException:
             with contextlib.suppress(Exception):
                 storage.unmount_rootfs("overlay", cdir)
@@ -76,7 +77,8 @@ def create_container(mgr: Manager, cfg: ContainerConfig, *, for_attached_run: bo
     return state
 
 
-def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool) -> ContainerState:  # noqa: ANN001
+def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool,  # noqa: ANN001
+           host_caps: frozenset[str] | None) -> ContainerState:
     cfg, cid, cdir = state.config, state.id, mgr.paths.container_dir(state.id)
     lower = mgr.images.rootfs(state.image_digest)
     plan = plan_container(mgr, cfg, lower)
@@ -106,7 +108,7 @@ def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool) 
     hooks = ocihooks.merge_hooks(user_hooks(cfg), net.get("hooks", {}), cfg.hooks)
     if cfg.initscript:
         hooks["startContainer"].insert(0, {"path": cfg.initscript, "args": [cfg.initscript]})
-    if cfg.init in ("systemd", "sbin-init") and plan.get("backend") != "legacy":
+    if is_system_init(cfg) and plan.get("backend") != "legacy":
         from richcontainer.bootid import boot_id_hook
 
         hook = boot_id_hook(cdir, rootfs)
@@ -123,7 +125,7 @@ def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool) 
         extra_mounts=extra_mounts, extra_env=tuple(plan.get("env", [])) + cpu_env(cfg, plan),
         hooks=ocihooks.spec_hooks(hooks, runtime_poststart=not detached_poststart),
         annotations=dict(net.get("annotations", {})), container_uuid=container_uuid, masked_units=masked,
-        host_caps=host_bounding_caps(),
+        host_caps=host_caps,
         init_args=tuple(plan.get("init_args", [])))
     spec = build_spec(inp)
     bundle = cdir / "bundle"

@@ -105,6 +105,6 @@ class ContainerConfig(BaseModel):
     @classmethod
     def _caps(cls, v: list[str]) -> list[str]:
         for c in v:
-            if cap_name(c) != "ALL" and cap_name(c) not in CAP_NAMES:
+            if (name := cap_name(c)) != "ALL" and name not in CAP_NAMES:
                 raise ValueError(f"unknown capability {c!r}")
         return v

@@ -81,9 +81,11 @@ def hostname(inp: BuildInputs) -> str:
 def capabilities(cfg: ContainerConfig, host_caps: frozenset[str] | None = None) -> list[str]:
     """The container's capability set; with HOST_CAPS, only what the host can grant (as podman
     does for --privileged and ALL: a host lacking one still runs privileged containers)."""
-    if cfg.privileged:
-        caps = set(D.ALL_CAPS)
-        return sorted(caps & host_caps if host_caps is not None else caps)
+    caps = set(D.ALL_CAPS) if cfg.privileged else _asked_caps(cfg)
+    return sorted(caps & host_caps if host_caps is not None else caps)
+
+
+def _asked_caps(cfg: ContainerConfig) -> set[str]:
     caps = set(D.DEFAULT_CAPS)
     if cfg.init == "sbin-init":
         caps.add("CAP_SYS_BOOT")  # sysvinit's halt ends PID 1 with reboot(2), confined to the pid namespace
@@ -91,7 +93,7 @@ def capabilities(cfg: ContainerConfig, host_caps: frozenset[str] | None = None) 
         caps |= set(D.ALL_CAPS) if c == "ALL" else {c}
     for c in map(cap_name, cfg.cap_drop):
         caps = set() if c == "ALL" else caps - {c}
-    return sorted(caps & host_caps if host_caps is not None else caps)
+    return caps
 
 
 def ungrantable_caps(cfg: ContainerConfig, host_caps: frozenset[str] | None) -> list[str]:
