@@ -67,7 +67,11 @@ def ensure_running(mountpoint: str, state_dir: str, on_restart: list[str] | None
     mountpoint = os.path.abspath(mountpoint)
     state_dir = os.path.abspath(state_dir)
     os.makedirs(state_dir, exist_ok=True)
-    os.makedirs(mountpoint, exist_ok=True)
+    try:
+        os.makedirs(mountpoint, exist_ok=True)
+    except FileExistsError:  # a stale mount of a killed daemon (ENOTCONN): the supervisor detaches it
+        if not mounts.is_lxcfs_mounted(mountpoint):
+            raise
     lock = os.open(os.path.join(state_dir, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -42,8 +42,9 @@ def cgroups(need_fuse):
 
 
 @pytest.fixture
-def daemons():
-    """Collects started daemons and stops each by PID at the end."""
+def daemons(tmpdir_lx):
+    """Collects started daemons and stops each by PID at the end, before tmpdir_lx (their
+    mount points live there) is removed."""
     started = []
     try:
         yield started

@@ -81,3 +81,24 @@ def test_reattach_is_idempotent(supervised, runc_containers):
     depth = [m for m, t, _ in mounts.mountinfo(pid) if m == "/proc/meminfo" and t.startswith("fuse")]
     assert len(depth) == 1
     assert "204800 kB" in runc_containers.exec(cid, "head", "-1", "/proc/meminfo").stdout
+
+
+def test_supervisor_and_daemon_killed_next_ensure_repairs(need_fuse, tmpdir_lx):
+    """kill -9 of supervisor and daemon together leaves a dead FUSE mount (ENOTCONN);
+    the next ensure_running() starts a new pair on a fresh mount instead of failing."""
+    mnt, state = os.path.join(tmpdir_lx, "lxcfs"), os.path.join(tmpdir_lx, "state")
+    try:
+        sup = supervise.ensure_running(mnt, state)
+        daemon = _pid(os.path.join(state, "daemon.pid"))
+        for pid in (sup, daemon):
+            os.kill(pid, signal.SIGKILL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not mounts.is_stale(mnt):
+            time.sleep(0.05)
+        assert mounts.is_lxcfs_mounted(mnt) and mounts.is_stale(mnt), "expected a dead mount"
+        new = supervise.ensure_running(mnt, state)
+        assert new != sup and mounts.is_healthy(mnt)
+        live = [m for m, t, _ in mounts.mountinfo() if t == mounts.FSTYPE and m == os.path.realpath(mnt)]
+        assert len(live) == 1, "stale or stacked mount left on the host"
+    finally:
+        supervise.stop(state)
