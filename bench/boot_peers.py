@@ -31,6 +31,15 @@ def run(argv: list[str], timeout: float = 120, env: dict[str, str] | None = None
     return p
 
 
+def compile_code() -> None:
+    """Byte-compile the measured code as scripts/install.sh does: with PYTHONDONTWRITEBYTECODE set
+    (common in dev shells) an edited module would otherwise be recompiled by every command."""
+    repo = Path(__file__).resolve().parent.parent
+    dirs = [os.fspath(repo / d) for d in ("richcontainer", "hooks", "compat", "lxcfs_py")]
+    subprocess.run([RC_PY if os.path.exists(RC_PY) else sys.executable, "-m", "compileall", "-q", *dirs],
+                   stdout=subprocess.DEVNULL, timeout=300, check=False)
+
+
 def version(argv: list[str], env: dict[str, str] | None = None) -> str:
     try:
         return run(argv, timeout=20, env=env).stdout.strip().splitlines()[0]

@@ -229,6 +229,10 @@ def main() -> int:
     if os.geteuid() != 0:
         print("core_bench: run as root", file=sys.stderr)
         return 1
+    sys.path.insert(0, str(HERE))
+    from boot_peers import compile_code
+
+    compile_code()
     bench = Bench(args)
     try:
         result = bench.run()

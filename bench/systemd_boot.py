@@ -298,6 +298,7 @@ def worker_main() -> int:
     side_before = side_cgroups()
     try:
         base.mkdir(parents=True)
+        bp.compile_code()
         bp.run(["richcontainer", "image", "bootstrap", "debian:bookworm"], env=rc_env(store), timeout=1800)
         info = json.loads(bp.run(["richcontainer", "image", "inspect", "debian:bookworm"], env=rc_env(store)).stdout)
         rootfs = (info[0] if isinstance(info, list) else info)["rootfs"]

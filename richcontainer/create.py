@@ -128,6 +128,10 @@ def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool, 
         host_caps=host_caps,
         init_args=tuple(plan.get("init_args", [])))
     spec = build_spec(inp)
+    if cfg.init == "systemd":
+        from richcontainer import systemd
+
+        systemd.keep_runtime_mounts(rootfs, [m.destination for m in spec.mounts])
     bundle = cdir / "bundle"
     bundle.mkdir(exist_ok=True)
     atomic_write(bundle / "config.json", spec.to_json(), durable=False)  # rebuilt from state if lost

@@ -73,14 +73,15 @@ def hand_back_exec(argv: list[str], env: dict[str, str], stdin_null: bool) -> No
     sys.stdout.flush()
     sys.stderr.flush()
     if WORKER_CONN is None:
-        _exec(argv, env, stdin_null)
+        exec_argv_here(argv, env, stdin_null)
     fields = ["n" if stdin_null else "-", str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
     payload = b"\0".join(os.fsencode(f) for f in fields)
     WORKER_CONN.sendall(reply(b"X", len(payload)) + payload)
     os._exit(0)
 
 
-def _exec(argv: list[str], env: dict[str, str], stdin_null: bool) -> None:
+def exec_argv_here(argv: list[str], env: dict[str, str], stdin_null: bool) -> None:
+    """Replace this process by ARGV with ENV (stdin from /dev/null if STDIN_NULL); never returns."""
     if stdin_null:
         fd = os.open("/dev/null", os.O_RDONLY)
         os.dup2(fd, 0)
@@ -96,7 +97,7 @@ def _exec_handed_back(payload: bytes) -> None:
     fields = [os.fsdecode(f) for f in payload.split(b"\0")]
     argc = int(fields[1])
     env = dict(item.split("=", 1) for item in fields[2 + argc:] if "=" in item)
-    _exec(fields[2:2 + argc], env, fields[0] == "n")
+    exec_argv_here(fields[2:2 + argc], env, fields[0] == "n")
 
 
 def _recv_exact(sock, n: int) -> bytes | None:  # noqa: ANN001

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import io
 import os
 import random
@@ -54,6 +55,8 @@ def serve(path: Path) -> None:
     except BlockingIOError:
         return  # another server for this socket is starting or running
     preload()
+    gc.collect()
+    gc.freeze()  # children never scan (and so never copy) the preloaded heap in their collections
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)

@@ -23,8 +23,9 @@ from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, Status
 from richcontainer.monitor import MonitorArgs, monitor_alive, monitor_pid, monitors_of, read_exit, start_monitor
 from richcontainer.paths import StorePaths
-from richcontainer.reconcile import alive, observed_status, proc_start_ticks, read_pidfile
+from richcontainer.reconcile import alive, observed_status, read_pidfile
 from richcontainer.runtime.runc import Runtime, resolve_runtime
+from richcontainer.util.pidstat import proc_start_ticks
 
 SIGRTMIN_3 = int(signal.SIGRTMIN) + 3
 

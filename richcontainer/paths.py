@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from richcontainer.runroot import run_dir, store_root
+from richcontainer.runroot import run_dir, runtime_root, store_root
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class StorePaths:
 
     @property
     def runc_root(self) -> Path:
-        return self.run / "runtime"
+        return Path(runtime_root(os.fspath(self.root)))
 
     @property
     def sockets(self) -> Path:

@@ -9,21 +9,7 @@ from pathlib import Path
 
 from richcontainer.model.state import ContainerState, Status
 from richcontainer.monitor import read_exit
-
-
-def proc_start_ticks(pid: int) -> int | None:
-    """Start time of PID in clock ticks, or None if it is gone or a zombie."""
-    if pid <= 0:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
+from richcontainer.util.pidstat import proc_start_ticks
 
 
 def alive(state: ContainerState) -> bool:

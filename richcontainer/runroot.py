@@ -15,3 +15,8 @@ def store_root() -> str:
 def run_dir(root: str) -> str:
     """/run/richcontainer-<tag of ROOT>, or RICHCONTAINER_RUNROOT: cleared by a reboot."""
     return os.environ.get("RICHCONTAINER_RUNROOT") or f"/run/richcontainer-{zlib.crc32(root.encode()):08x}"
+
+
+def runtime_root(root: str) -> str:
+    """The runtime's own state root (`runc --root`) for the store at ROOT."""
+    return os.path.join(run_dir(root), "runtime")

@@ -30,6 +30,15 @@ NEVER_IN_CONTAINER_GENERATORS = (
     "systemd-integritysetup-generator", "systemd-veritysetup-generator", "systemd-bless-boot-generator",
 )
 APP_UNIT = "richcontainer-app.service"
+# Mounts under these are systemd's API file systems: it never stops them at shutdown.
+API_TREES = ("/proc", "/sys", "/dev")
+KEEP_DROPIN = "richcontainer-keep.conf"
+KEEP_DROPIN_TEXT = """# richcontainer: the container manager made this mount and the guest cannot unmount it (no
+# CAP_SYS_ADMIN). Without default dependencies it does not conflict with umount.target, so
+# shutdown does not spawn a umount that fails and logs "Failed unmounting".
+[Unit]
+DefaultDependencies=no
+"""
 
 
 def machine_id(cid: str) -> str:
@@ -53,6 +62,38 @@ def prepare_systemd(rootfs: Path, cid: str) -> tuple[str, ...]:
     masked = _mask(rootfs / "etc/systemd/system", NEVER_IN_CONTAINER)
     masked += _mask(rootfs / "etc/systemd/system-generators", NEVER_IN_CONTAINER_GENERATORS)
     return tuple(masked)
+
+
+def unit_path_escape(path: str) -> str:
+    """systemd's name for a path's mount unit (`systemd-escape --path`, without the suffix)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "-"
+    out = []
+    for i, ch in enumerate("/".join(parts).encode()):
+        c = chr(ch)
+        if c == "/":
+            out.append("-")
+        elif (c.isascii() and c.isalnum()) or c in ":_" or (c == "." and i > 0):
+            out.append(c)
+        else:
+            out.append(f"\\x{ch:02x}")
+    return "".join(out)
+
+
+def keep_runtime_mounts(rootfs: Path, destinations: list[str]) -> list[str]:
+    """Give each runtime mount outside the API trees (/tmp, /etc/hosts, volumes...) a drop-in that
+    keeps it out of systemd's shutdown unmounting (see KEEP_DROPIN_TEXT); return the unit names."""
+    units = []
+    for dest in destinations:
+        norm = "/" + "/".join(p for p in dest.split("/") if p)
+        if norm in ("/", "/run") or any(norm == t or norm.startswith(t + "/") for t in API_TREES):
+            continue
+        unit = unit_path_escape(norm) + ".mount"
+        atomic_write(_layer_path(rootfs, f"etc/systemd/system/{unit}.d/{KEEP_DROPIN}"), KEEP_DROPIN_TEXT, 0o644,
+                     durable=False)  # lost in a power cut, it only costs a failed umount at shutdown
+        units.append(unit)
+    return units
 
 
 def _mask(directory: Path, names: tuple[str, ...]) -> list[str]:

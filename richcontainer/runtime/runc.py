@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from richcontainer.errors import NotFound, RuntimeFailure, UsageError
+from richcontainer.runtime.argv import base_argv, exec_argv
 from richcontainer.util import proc
 
 
@@ -48,7 +49,7 @@ class Runtime:
         self.name = os.path.basename(path)
 
     def base(self) -> list[str]:
-        return [self.path, "--root", os.fspath(self.root), "--log-format", "json"]
+        return base_argv(self.path, self.root)
 
     def _call(self, *args: str, timeout: float = 30, input: str | None = None) -> str:
         p = proc.run([*self.base(), *args], check=False, timeout=timeout, input=input)
@@ -92,15 +93,4 @@ class Runtime:
 
     def exec_argv(self, cid: str, args: list[str], *, tty: bool, env: list[str], user: str | None,
                   cwd: str | None, detach: bool = False) -> list[str]:
-        argv = [*self.base(), "exec"]
-        if tty:
-            argv.append("--tty")
-        if detach:
-            argv.append("--detach")
-        for e in env:
-            argv += ["--env", e]
-        if user:
-            argv += ["--user", user]
-        if cwd:
-            argv += ["--cwd", cwd]
-        return [*argv, cid, *args]
+        return exec_argv(self.base(), cid, args, tty=tty, env=env, user=user, cwd=cwd, detach=detach)

@@ -11,16 +11,10 @@ from typing import Union
 
 from richcontainer.errors import CommandTimeout, RuntimeFailure
 
+from richcontainer.util.cleanenv import BASE_PATH, clean_env  # noqa: F401  (re-exported)
+
 log = logging.getLogger("richcontainer")
 StrPath = Union[str, "os.PathLike[str]"]
-BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", BASE_PATH) + ":" + BASE_PATH, "LANG": "C.UTF-8"}
-    if extra:
-        env.update(extra)
-    return env
 
 
 def run(argv: Sequence[StrPath], *, input: str | bytes | None = None, timeout: float = 60,

@@ -385,3 +385,74 @@ def test_boot_id_hook_binds_the_containers_file_read_only(tmp_path: Path) -> Non
     assert hook["args"][4:] == [str(boot_id_file(tmp_path)), str(tmp_path / "rootfs/proc/sys/kernel/random/boot_id")]
     first, second = new_boot_id(tmp_path), new_boot_id(tmp_path)
     assert first != second and boot_id_file(tmp_path).read_text() == second + "\n" and len(second) == 36
+
+
+# ----- systemd guest preparation -----------------------------------------------------------
+
+@pytest.mark.parametrize("path,unit", [  # expected values are what `systemd-escape --path` prints
+    ("/tmp", "tmp"), ("/etc/resolv.conf", "etc-resolv.conf"), ("/", "-"), ("/data/my-vol", "data-my\\x2dvol"),
+    ("/.hidden/x", "\\x2ehidden-x"), ("/a/.b", "a-.b"), ("/a b/ü", "a\\x20b-\\xc3\\xbc"), ("//var//lib/", "var-lib"),
+])
+def test_unit_path_escape_matches_systemd_escape(path: str, unit: str) -> None:
+    from richcontainer.systemd import unit_path_escape
+
+    assert unit_path_escape(path) == unit
+
+
+def test_runtime_mounts_kept_out_of_shutdown_unmounting(tmp_path: Path) -> None:
+    from richcontainer.systemd import KEEP_DROPIN, keep_runtime_mounts
+
+    units = keep_runtime_mounts(tmp_path, ["/proc", "/proc/meminfo", "/dev/shm", "/sys/fs/cgroup", "/run",
+                                           "/run/lock", "/tmp", "/etc/hosts", "/data/my-vol"])
+    assert units == ["run-lock.mount", "tmp.mount", "etc-hosts.mount", "data-my\\x2dvol.mount"]
+    text = (tmp_path / "etc/systemd/system/tmp.mount.d" / KEEP_DROPIN).read_text()
+    assert "[Unit]\nDefaultDependencies=no\n" in text
+
+
+# ----- the thin client's exec fast path -----------------------------------------------------
+
+def _fast_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **state: object) -> None:
+    monkeypatch.setenv("RICHCONTAINER_ROOT", str(tmp_path))
+    monkeypatch.setenv("RICHCONTAINER_RUNROOT", str(tmp_path / "run"))
+    (tmp_path / "containers" / CID).mkdir(parents=True)
+    (tmp_path / "names").mkdir()
+    os.symlink(CID, tmp_path / "names" / "web")
+    from richcontainer.util.pidstat import proc_start_ticks
+
+    rec = {"id": CID, "status": "running", "pid": os.getpid(), "pid_start": proc_start_ticks(os.getpid()),
+           "runtime_path": "/usr/sbin/runc", "config": {"env": ["A=1"]}, "plan": {"x": [1.5, None, True]}}
+    rec.update(state)
+    (tmp_path / "containers" / CID / "state.json").write_text(json.dumps(rec, indent=1))
+
+
+def test_fast_exec_argv_is_the_clis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from richcontainer.fastexec import plain_exec_argv
+    from richcontainer.runtime.runc import Runtime
+
+    _fast_store(tmp_path, monkeypatch)
+    cli = Runtime("/usr/sbin/runc", tmp_path / "run" / "runtime").exec_argv(
+        CID, ["sh", "-c", "echo hi"], tty=False, env=[], user=None, cwd=None)
+    assert plain_exec_argv(["exec", "web", "sh", "-c", "echo hi"]) == cli
+    assert plain_exec_argv(["exec", CID, "sh", "-c", "echo hi"]) == cli
+
+
+@pytest.mark.parametrize("args,state", [
+    (["exec", "-it", "web", "sh"], {}), (["exec", "web", "--", "sh"], {}), (["exec", "web"], {}),
+    (["exec", "nosuch", "sh"], {}), (["exec", CID[:12], "sh"], {}), (["exec", "../web", "sh"], {}),
+    (["exec", "web", "sh"], {"status": "paused"}), (["exec", "web", "sh"], {"pid": 0}),
+    (["exec", "web", "sh"], {"pid_start": 1}), (["exec", "web", "sh"], {"runtime_path": ""}),
+])
+def test_fast_exec_leaves_everything_else_to_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     args: list[str], state: dict) -> None:
+    from richcontainer.fastexec import plain_exec_argv
+
+    _fast_store(tmp_path, monkeypatch, **state)
+    assert plain_exec_argv(args) is None
+
+
+def test_fast_exec_refuses_a_damaged_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from richcontainer.fastexec import plain_exec_argv
+
+    _fast_store(tmp_path, monkeypatch)
+    (tmp_path / "containers" / CID / "state.json").write_text('{"status": "running", "pid": ')
+    assert plain_exec_argv(["exec", "web", "sh"]) is None
