@@ -172,11 +172,11 @@ def make_drivers(names: list[str], base: Path, store: Path, rootfs: str, token: 
 
 
 def rc_env(store: Path) -> dict[str, str]:
-    return dict(os.environ, RICHCONTAINER_ROOT=os.fspath(store))
+    return bp.rc_env(store)
 
 
 def cleanup_store(store: Path) -> list[str]:
-    """rm -f every container of the scratch store, stop its lxcfs daemon and its forkserver (pid file)."""
+    """rm -f every container of the scratch store, stop the run's lxcfs daemon and its forkserver (pid file)."""
     notes: list[str] = []
     env = rc_env(store)
     p = bp.run(["richcontainer", "ps", "-a", "-q"], env=env, check=False, timeout=60)
@@ -184,7 +184,7 @@ def cleanup_store(store: Path) -> list[str]:
     if ids:
         bp.run(["richcontainer", "rm", "-f", *ids], env=env, check=False, timeout=120)
         notes.append(f"removed {len(ids)} leftover richcontainer containers")
-    bp.run(["richcontainer", "lxcfs", "stop"], env=env, check=False, timeout=60)  # its daemon is per store
+    bp.run(["richcontainer", "lxcfs", "stop", "--force"], env=env, check=False, timeout=60)  # the run's own daemon
     run_dir = bp.run([bp.RC_PY, "-c", "import sys; from pathlib import Path; from richcontainer.paths import "
                       "StorePaths; print(StorePaths(Path(sys.argv[1])).run)", os.fspath(store)],
                      env=env, check=False).stdout.strip()

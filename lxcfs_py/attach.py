@@ -57,6 +57,7 @@ def reattach(pid: int, mountpoint: str) -> None:
             src = os.path.join(mountpoint, rel)
             if os.path.exists(src):
                 fds[dest] = mounts.open_tree_clone(src)
+                mounts.make_readonly(fds[dest])
         if not fds:
             raise OSError(2, f"no lxcfs files under {mountpoint}")
         depth = _lxcfs_depth(pid)
@@ -105,8 +106,10 @@ def _in_child(nsfd: int, fds: dict[str, int], depth: dict[str, int]) -> None:
         raise OSError(5, f"reattach failed: {msg.decode(errors='replace') or 'child died'}")
 
 
-def containers_with_lxcfs() -> list[int]:
-    """One pid per foreign mount namespace that has lxcfs_py files bound on the FILES targets."""
+def containers_with_lxcfs(mountpoint: str | None = None) -> list[int]:
+    """One pid per foreign mount namespace that has lxcfs_py files bound on the FILES targets
+    (only files of the daemon on MOUNTPOINT, live or dead, if given)."""
+    source = mounts.fsname_for(mountpoint) if mountpoint else None
     own = os.stat("/proc/self/ns/mnt").st_ino
     seen: set[int] = {own}
     out = []
@@ -120,15 +123,16 @@ def containers_with_lxcfs() -> list[int]:
         if ino in seen:
             continue
         seen.add(ino)
-        if any(m in FILES and t == mounts.FSTYPE for m, t, _ in mounts.mountinfo(name)):
+        if any(m in FILES and t == mounts.FSTYPE and source in (None, src) for m, t, src in mounts.mountinfo(name)):
             out.append(int(name))
     return out
 
 
 def reattach_all(mountpoint: str) -> dict[int, str]:
-    """Reattach in every mount namespace that uses lxcfs_py files; {pid: error} of failures."""
+    """Reattach in every mount namespace that uses files of the daemon on MOUNTPOINT; {pid: error}
+    of failures."""
     errors = {}
-    for pid in containers_with_lxcfs():
+    for pid in containers_with_lxcfs(mountpoint):
         try:
             reattach(pid, mountpoint)
         except OSError as e:

@@ -173,6 +173,8 @@ def mount(mountpoint: str, view: ProcView, foreground: bool = True, debug: bool 
 
 
 def _serve(ops: LxcfsOps, mountpoint: str, foreground: bool, debug: bool) -> None:
+    from .mounts import fsname_for
+
     mfusepy.FUSE(ops, mountpoint, raw_fi=True, foreground=foreground,
-                 nothreads=True, debug=debug, allow_other=True, fsname="lxcfs",
+                 nothreads=True, debug=debug, allow_other=True, fsname=fsname_for(mountpoint),
                  subtype="lxcfs_py", entry_timeout=0.5, attr_timeout=0.5)

@@ -4,8 +4,9 @@
 `python -m lxcfs_py supervise --mount M --state-dir D [--on-restart-json ARGV]`, which:
   1. lazily unmounts a stale lxcfs_py mount at M (left by a killed daemon, lxcfs#204),
   2. starts `python -m lxcfs_py --foreground M` and waits until the mount answers,
-  3. after every restart (and after cleaning a stale mount) runs the on-restart command, or
-     by default re-attaches every container that uses lxcfs_py files (attach.reattach_all),
+  3. once the mount answers, runs the on-restart command, or by default re-attaches every
+     container that uses lxcfs_py files (attach.reattach_all): after a crash, and on a first start
+     too, since containers may have outlived a `stop --force` or a killed supervisor,
   4. when the daemon dies, goes back to 1 (backoff up to 5 s when it keeps dying fast).
 SIGTERM to the supervisor stops the daemon and unmounts M. State files in D: supervisor.pid,
 daemon.pid, supervisor.log, lock.
@@ -165,7 +166,6 @@ class _Supervisor:
         signal.signal(signal.SIGINT, self._term)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         fails = 0
-        first = True
         while not self.stopping:
             cleaned = mounts.cleanup_mount(self.mnt)
             if cleaned:
@@ -177,9 +177,7 @@ class _Supervisor:
                 f.write(f"{self.child.pid}\n")
             self._log(f"daemon {self.child.pid} started")
             if _wait_healthy(self.mnt, READY_TIMEOUT, lambda: self.child.poll() is None):
-                if not first or cleaned:
-                    self._reattach()
-            first = False
+                self._reattach()  # also on the first start: containers may have outlived a stop
             while True:
                 try:
                     rc = self.child.wait()

@@ -35,13 +35,23 @@ def serve() -> None:
 
 
 @lxcfs.command(name="stop")
-def lxcfs_stop() -> None:
-    """Stop the supervised daemon and unmount its files (running containers lose the view)."""
+@click.option("--force", is_flag=True, help="Stop it even while running containers use its files.")
+def lxcfs_stop(force: bool) -> None:
+    """Stop the supervised daemon and unmount its files. Refused while running containers (of any
+    store) use them, unless --force: they then read errors until the daemon is back, which
+    re-attaches them on its next start."""
     import shutil
 
+    from lxcfs_py.attach import containers_with_lxcfs
     from lxcfs_py.supervise import stop as do_stop
     from richcontainer import lxcfs as seam
+    from richcontainer.errors import Conflict
 
+    users = containers_with_lxcfs(seam.mountpoint())
+    if users and not force:
+        raise Conflict(f"lxcfs_py is in use by {len(users)} running container(s) (pids "
+                       f"{', '.join(map(str, users[:5]))}{' ...' if len(users) > 5 else ''})",
+                       hint="stop them first, or pass --force")
     do_stop(seam.state_dir())
     shutil.rmtree(seam.state_dir(), ignore_errors=True)
 

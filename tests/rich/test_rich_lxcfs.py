@@ -65,3 +65,22 @@ def test_daemon_killed_is_restarted_and_reattached_without_restarting_containers
     assert {n: rc.inspect(n)["pid"] for n in names} == pids, "containers were restarted"
     mountpoints = [line.split()[4] for line in open("/proc/self/mountinfo") if "lxcfs" in line.split(" - ")[-1]]
     assert len(mountpoints) == len(set(mountpoints)), f"stacked lxcfs mounts: {mountpoints}"
+
+
+def test_stop_refused_while_used_and_a_forced_stop_heals_on_the_next_start(rc, base_image):
+    rc("run", "-d", "--name", "lxs", "--lxcfs", "-m", "160m", base_image, "sleep", "300")
+    pid = rc.inspect("lxs")["pid"]
+    p = rc("lxcfs", "stop", check=False)
+    assert p.returncode == 4 and "in use by 1 running container" in p.stderr and "Traceback" not in p.stderr
+    assert "163840 kB" in rc("exec", "lxs", "head", "-1", "/proc/meminfo").stdout  # still served
+    rc("lxcfs", "stop", "--force")
+    assert rc("exec", "lxs", "head", "-1", "/proc/meminfo", check=False).returncode != 0  # the view is gone
+    rc("run", "-d", "--name", "lxs2", "--lxcfs", "-m", "96m", base_image, "sleep", "300")  # starts the daemon
+    deadline = time.monotonic() + 10
+    while "163840 kB" not in rc("exec", "lxs", "head", "-1", "/proc/meminfo", check=False).stdout:
+        assert time.monotonic() < deadline, "the new daemon did not re-attach the running container"
+        time.sleep(0.1)
+    assert rc.inspect("lxs")["pid"] == pid, "the container was restarted"
+    with open(f"/proc/{pid}/mountinfo") as f:
+        binds = [line.split() for line in f if line.split()[4] == "/proc/meminfo"]
+    assert len(binds) == 1 and {"ro", "nosuid", "nodev", "noexec"} <= set(binds[0][5].split(","))
