@@ -68,12 +68,20 @@ def copy_rootfs(src: str, dst: Path) -> None:
 
 
 class Driver:
-    """Base: name, scratch dir, image rootfs."""
+    """Base: name, scratch dir, image rootfs.
+
+    A peer boots a never-booted rootfs every round, as `richcontainer run` does: new_rootfs() mounts a
+    fresh overlay over the image before the round's clock starts and drop_rootfs() removes it after.
+    With reuse=True the peer instead boots one copy of the image over and over (from its second round
+    on, not a first boot: journal files, the machine's first-boot units and caches are already there)."""
 
     name = "?"
     needs_copy = True
 
-    def __init__(self, scratch: Path, image_rootfs: str, token: str) -> None:
+    def __init__(self, scratch: Path, image_rootfs: str, token: str, reuse: bool = False) -> None:
+        if reuse:
+            self.name += "-reused"
+        self.reuse = reuse
         self.dir = scratch / self.name
         self.image_rootfs = image_rootfs
         self.token = token
@@ -90,7 +98,28 @@ class Driver:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self.needs_copy:
             self.rootfs.mkdir(exist_ok=True)
-            copy_rootfs(self.image_rootfs, self.rootfs)
+            if self.reuse:
+                copy_rootfs(self.image_rootfs, self.rootfs)
+
+    def new_rootfs(self) -> None:
+        """Before a round (untimed): a pristine rootfs, an overlay over the image like richcontainer's."""
+        if not self.needs_copy or self.reuse:
+            return
+        self.drop_rootfs()
+        upper, work = self.dir / "upper", self.dir / "work"
+        upper.mkdir()
+        work.mkdir()
+        run(["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={self.image_rootfs},upperdir={upper},workdir={work}", os.fspath(self.rootfs)])
+
+    def drop_rootfs(self) -> None:
+        """After a round (untimed): unmount and delete what new_rootfs made."""
+        if not self.needs_copy or self.reuse:
+            return
+        if os.path.ismount(self.rootfs) and run(["umount", os.fspath(self.rootfs)], check=False).returncode:
+            run(["umount", "-l", os.fspath(self.rootfs)], check=False)
+        for d in ("upper", "work"):
+            subprocess.run(["rm", "-rf", "--one-file-system", os.fspath(self.dir / d)], check=False, timeout=300)
 
     def start(self, cname: str) -> None:
         raise NotImplementedError
@@ -198,8 +227,8 @@ class Runc(Driver):
 
     name = "runc"
 
-    def __init__(self, scratch: Path, image_rootfs: str, token: str) -> None:
-        super().__init__(scratch, image_rootfs, token)
+    def __init__(self, scratch: Path, image_rootfs: str, token: str, reuse: bool = False) -> None:
+        super().__init__(scratch, image_rootfs, token, reuse)
         self.root = self.dir / "state"
         self.helpers: dict[str, subprocess.Popen[str]] = {}
 

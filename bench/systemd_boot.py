@@ -4,7 +4,9 @@
 Per round and tool: boot = start command until `systemctl is-system-running --wait` (run inside through the
 tool's exec) returns; stop = clean-shutdown request (SIGRTMIN+3) until PID 1 is gone. Tools: richcontainer
 (with and without lxcfs), runc ("runc-caps": podman's 11 caps, cgroupns, rw cgroupfs, tmpfs /run /run/lock
-/tmp), LXC, systemd-nspawn, podman; each peer boots its own copy of the richcontainer image's rootfs.
+/tmp), LXC, systemd-nspawn, podman. Every round boots a never-booted rootfs, as `richcontainer run` does:
+each peer gets a fresh overlay over the richcontainer image's rootfs, mounted before the clock starts;
+"runc-reused" instead boots one copy of it every round (later boots are not first boots), for reference.
 Rounds are interleaved (tool order rotates). Output: a table, and JSON printed and written to
 bench/results/systemd_boot.json.  Usage: python bench/systemd_boot.py [--rounds N] [--tools a,b] [--warmup N]
 
@@ -32,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import boot_peers as bp  # noqa: E402
 
-TOOLS = ("richcontainer", "richcontainer-nolxcfs", "runc", "lxc", "nspawn", "podman")
+TOOLS = ("richcontainer", "richcontainer-nolxcfs", "runc", "runc-reused", "lxc", "nspawn", "podman")
 STATES = {"running", "degraded", "maintenance", "stopping"}  # "offline"/"starting": not up yet, probe again
 TARGET_RATIO = 1.2
 _WORKER = "RC_BENCH_SYSTEMD_BOOT_WORKER"
@@ -121,6 +123,7 @@ def one_round(d: bp.Driver, cname: str, timeout: float) -> dict[str, object]:
     """Boot, query, stop and remove one container; every error is recorded, never raised."""
     rec: dict[str, object] = {"name": cname}
     try:
+        d.new_rootfs()  # untimed: a never-booted rootfs, as every richcontainer `run` gets
         t0 = time.perf_counter()
         d.start(cname)
         rec["start_cmd_s"] = time.perf_counter() - t0
@@ -146,6 +149,10 @@ def one_round(d: bp.Driver, cname: str, timeout: float) -> dict[str, object]:
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             rec.setdefault("error", f"remove: {e}"[:500])
         rec["remove_s"] = time.perf_counter() - t2
+        try:
+            d.drop_rootfs()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            rec.setdefault("error", f"drop rootfs: {e}"[:500])
     return rec
 
 
@@ -166,7 +173,8 @@ def make_drivers(names: list[str], base: Path, store: Path, rootfs: str, token: 
     peers = base / "peers"
     table = {"richcontainer": lambda: bp.RichContainer(peers, rootfs, token, store, lxcfs=True),
              "richcontainer-nolxcfs": lambda: bp.RichContainer(peers, rootfs, token, store, lxcfs=False),
-             "runc": lambda: bp.Runc(peers, rootfs, token), "lxc": lambda: bp.Lxc(peers, rootfs, token),
+             "runc": lambda: bp.Runc(peers, rootfs, token), "runc-reused": lambda: bp.Runc(peers, rootfs, token, True),
+             "lxc": lambda: bp.Lxc(peers, rootfs, token),
              "nspawn": lambda: bp.Nspawn(peers, rootfs, token), "podman": lambda: bp.Podman(peers, rootfs, token)}
     return [table[n]() for n in names]
 
