@@ -10,7 +10,7 @@ def base_argv(path: str, root: str | os.PathLike[str]) -> list[str]:
     return [path, "--root", os.fspath(root), "--log-format", "json"]
 
 
-def exec_argv(base: list[str], cid: str, args: list[str], *, tty: bool = False, env: list[str] = (),  # type: ignore[assignment]
+def exec_argv(base: list[str], cid: str, args: list[str], *, tty: bool = False, env: list[str] | tuple[str, ...] = (),
               user: str | None = None, cwd: str | None = None, detach: bool = False) -> list[str]:
     """`runtime exec` of ARGS in container CID (BASE from base_argv)."""
     argv = [*base, "exec"]
