@@ -260,7 +260,8 @@ class Manager:
                 rt.kill(state.id, int(signal.SIGKILL), all_procs=True)
             _wait_pid_exit(state.pid, state.pid_start, 10)
         if state.monitored:
-            _wait_for(lambda: read_exit(self.paths.exits, state.id) is not None, 2.0, interval=0.002)
+            # conmon writes it ~1 ms after the exit: a fine interval, since `stop` returns right after
+            _wait_for(lambda: read_exit(self.paths.exits, state.id) is not None, 2.0, interval=0.0005)
             if defer_finalize and monitor_alive(state.monitor_pid, state.id):
                 ex = read_exit(self.paths.exits, state.id)
                 return state.model_copy(update={"status": Status.EXITED, "exit_code": ex[0] if ex else None,
@@ -492,9 +493,9 @@ def _should_restart(state: ContainerState) -> bool:
 
 def _blocks_signal(pid: int, signo: int) -> bool:
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        with open(f"/proc/{pid}/status", "rb") as f:  # bytes: no codec to import on the stop path
             for line in f:
-                if line.startswith("SigBlk:"):
+                if line.startswith(b"SigBlk:"):
                     return bool(int(line.split()[1], 16) & (1 << (signo - 1)))
     except (OSError, ValueError):
         pass
