@@ -179,14 +179,10 @@ def make_drivers(names: list[str], base: Path, store: Path, rootfs: str, token: 
     return [table[n]() for n in names]
 
 
-def rc_env(store: Path) -> dict[str, str]:
-    return bp.rc_env(store)
-
-
 def cleanup_store(store: Path) -> list[str]:
     """rm -f every container of the scratch store, stop the run's lxcfs daemon and its forkserver (pid file)."""
     notes: list[str] = []
-    env = rc_env(store)
+    env = bp.rc_env(store)
     p = bp.run(["richcontainer", "ps", "-a", "-q"], env=env, check=False, timeout=60)
     ids = p.stdout.split()
     if ids:
@@ -307,8 +303,8 @@ def worker_main() -> int:
     try:
         base.mkdir(parents=True)
         bp.compile_code()
-        bp.run(["richcontainer", "image", "bootstrap", "debian:bookworm"], env=rc_env(store), timeout=1800)
-        info = json.loads(bp.run(["richcontainer", "image", "inspect", "debian:bookworm"], env=rc_env(store)).stdout)
+        bp.run(["richcontainer", "image", "bootstrap", "debian:bookworm"], env=bp.rc_env(store), timeout=1800)
+        info = json.loads(bp.run(["richcontainer", "image", "inspect", "debian:bookworm"], env=bp.rc_env(store)).stdout)
         rootfs = (info[0] if isinstance(info, list) else info)["rootfs"]
         result["image_rootfs"] = rootfs
         for d in make_drivers(names, base, store, rootfs, token):

@@ -74,12 +74,12 @@ def _make_config(opts: dict[str, Any]):  # noqa: ANN202
 def run(detach: bool, **opts: Any) -> None:
     """Create and start a container from IMAGE."""
     cfg = _make_config(opts)
-    if not detach and cfg.init not in ("systemd", "sbin-init"):
+    if not detach and not cfg.system_init:
         cfg = cfg.model_copy(update={"foreground": True})
     if cfg.restart.name != "no" and not detach:
         raise UsageError("--restart needs -d: detached containers are the ones conmon supervises")
     mgr = manager()
-    if detach or cfg.init in ("systemd", "sbin-init"):
+    if detach or cfg.system_init:
         click.echo(mgr.create(cfg, start=True).id)
         return
     state = mgr.create(cfg, for_attached_run=cfg.foreground)

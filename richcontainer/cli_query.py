@@ -32,7 +32,7 @@ def status_text(s) -> str:  # noqa: ANN001
 
 def command_text(s) -> str:  # noqa: ANN001
     cmd = " ".join(s.config.command)
-    if s.config.init in ("systemd", "sbin-init"):
+    if s.config.system_init:
         return f"({s.config.init} init) {cmd}".strip()
     return cmd
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from richcontainer.errors import Conflict, NotFound
 from richcontainer.model.state import ContainerState
 from richcontainer.paths import StorePaths
+from richcontainer.runroot import STATE_FILE
 from richcontainer.util.fs import atomic_write
 from richcontainer.util.lock import file_lock
 
@@ -30,17 +31,17 @@ class ContainerRepo:
 
     def load(self, cid: str) -> ContainerState:
         try:
-            return ContainerState.model_validate_json((self.paths.container_dir(cid) / "state.json").read_bytes())
+            return ContainerState.model_validate_json(self.paths.state_file(cid).read_bytes())
         except FileNotFoundError:
             raise NotFound(f"no such container: {cid[:12]}") from None
 
     def save(self, state: ContainerState) -> None:
-        atomic_write(self.paths.container_dir(state.id) / "state.json", state.model_dump_json(indent=1))
+        atomic_write(self.paths.state_file(state.id), state.model_dump_json(indent=1))
 
     def ids(self) -> list[str]:
         try:
             return [e.name for e in os.scandir(self.paths.containers)
-                    if not e.name.startswith(".") and os.path.exists(os.path.join(e.path, "state.json"))]
+                    if not e.name.startswith(".") and os.path.exists(os.path.join(e.path, STATE_FILE))]
         except FileNotFoundError:
             return []
 
@@ -50,7 +51,7 @@ class ContainerRepo:
         out = []
         try:
             for e in os.scandir(self.paths.containers):
-                if e.name.startswith(".rm-") or not os.path.exists(os.path.join(e.path, "state.json")):
+                if e.name.startswith(".rm-") or not os.path.exists(os.path.join(e.path, STATE_FILE)):
                     out.append(Path(e.path))
         except FileNotFoundError:
             pass
@@ -62,7 +63,7 @@ class ContainerRepo:
         if ref and "/" not in ref and ref not in (".", ".."):
             try:
                 cid = os.readlink(link)
-                if (self.paths.container_dir(cid) / "state.json").exists():
+                if self.paths.state_file(cid).exists():
                     return cid
             except OSError:
                 pass

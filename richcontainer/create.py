@@ -16,7 +16,7 @@ from richcontainer.errors import RichContainerError, UsageError
 from richcontainer.model.config import ContainerConfig
 from richcontainer.model.state import ContainerState, HookResult, Status
 from richcontainer.runtime.runc import resolve_runtime
-from richcontainer.spec.builder import BuildInputs, build_spec, is_system_init, ungrantable_caps
+from richcontainer.spec.builder import BuildInputs, build_spec, ungrantable_caps
 from richcontainer.util.caps import host_bounding_caps
 from richcontainer.util.fs import atomic_write
 
@@ -108,7 +108,7 @@ def _build(mgr: Manager, state: ContainerState, record, for_attached_run: bool, 
     hooks = ocihooks.merge_hooks(user_hooks(cfg), net.get("hooks", {}), cfg.hooks)
     if cfg.initscript:
         hooks["startContainer"].insert(0, {"path": cfg.initscript, "args": [cfg.initscript]})
-    if is_system_init(cfg) and plan.get("backend") != "legacy":
+    if cfg.system_init and plan.get("backend") != "legacy":
         from richcontainer.bootid import boot_id_hook
 
         hook = boot_id_hook(cdir, rootfs)

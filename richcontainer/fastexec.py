@@ -15,7 +15,7 @@ import os
 
 import _json
 
-from richcontainer.runroot import runtime_root, store_root
+from richcontainer.runroot import CONTAINERS_DIR, NAMES_DIR, STATE_FILE, runtime_root, store_root
 from richcontainer.runtime.argv import base_argv, exec_argv
 from richcontainer.util.cleanenv import clean_env
 from richcontainer.util.pidstat import proc_start_ticks
@@ -51,17 +51,17 @@ def plain_exec_argv(args: list[str]) -> list[str] | None:
     """The runtime argv for ARGS = ["exec", REF, CMD, ...] when the fast path may take it, else None."""
     if len(args) < 3 or args[0] != "exec" or args[1].startswith("-") or args[2] == "--":
         return None
-    root = store_root()  # layout as in paths.StorePaths: names/NAME -> id, containers/ID/state.json
+    root = store_root()
     ref = args[1]
     cid = ""
     if "/" not in ref and ref not in (".", ".."):
         try:
-            cid = os.readlink(os.path.join(root, "names", ref))
+            cid = os.readlink(os.path.join(root, NAMES_DIR, ref))
         except OSError:
             cid = ref
     if len(cid) != 64 or not _HEX.issuperset(cid):
         return None  # an id prefix, or no such name: the CLI resolves or reports it
-    state = _load(os.path.join(root, "containers", cid, "state.json"))
+    state = _load(os.path.join(root, CONTAINERS_DIR, cid, STATE_FILE))
     if not state or state.get("status") != "running" or not state.get("runtime_path"):
         return None
     pid, start = state.get("pid"), state.get("pid_start")

@@ -15,8 +15,7 @@ def hooks_for(cfg: ContainerConfig) -> dict[str, list[dict]]:
         files = ocihooks.load_hook_dirs([*ocihooks.DEFAULT_HOOK_DIRS, *cfg.hooks_dirs])
     except ocihooks.HookError as e:
         raise UsageError(str(e)) from None
-    argv0 = cfg.command[0] if cfg.command and cfg.init not in ("systemd", "sbin-init") else \
-        ("/sbin/init" if cfg.init in ("systemd", "sbin-init") else "")
+    argv0 = "/sbin/init" if cfg.system_init else (cfg.command[0] if cfg.command else "")
     return ocihooks.select_hooks(files, dict(cfg.annotations), argv0, bool(cfg.volumes))
 
 

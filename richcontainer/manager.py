@@ -24,6 +24,7 @@ from richcontainer.model.state import ContainerState, Status
 from richcontainer.monitor import MonitorArgs, monitor_alive, monitor_pid, monitors_of, read_exit, start_monitor
 from richcontainer.paths import StorePaths
 from richcontainer.reconcile import alive, observed_status, read_pidfile
+from richcontainer.runroot import STATE_FILE
 from richcontainer.runtime.runc import Runtime, resolve_runtime
 from richcontainer.util.pidstat import proc_start_ticks
 
@@ -148,7 +149,7 @@ class Manager:
             pid = start_monitor(MonitorArgs(
                 cid=state.id, name=state.config.name, runtime_path=rt.path, runtime_root=rt.root,
                 bundle=cdir / "bundle", cdir=cdir, exit_dir=self.paths.exits, socket_dir=self.paths.sockets,
-                store_root=self.paths.root, terminal=bool(state.config.tty or state.config.init in ("systemd", "sbin-init")),
+                store_root=self.paths.root, terminal=state.config.tty or state.config.system_init,
                 stdin=state.config.interactive, run_root=self.paths.run))
             # Not saved yet: the durable CREATING record above is repaired from `runc state`
             # if we die before the RUNNING record below is written.
@@ -177,7 +178,7 @@ class Manager:
             from richcontainer.lxcfs import ensure_lxcfs
 
             ensure_lxcfs()
-        if state.config.init in ("systemd", "sbin-init"):
+        if state.config.system_init:
             from richcontainer.bootid import new_boot_id
 
             new_boot_id(self.cdir(state.id))
@@ -231,7 +232,7 @@ class Manager:
         """The signal that asks PID 1 to shut down, as LXC decides it for system inits."""
         if state.config.stop_signal:
             return state.config.stop_signal
-        if state.config.init in ("systemd", "sbin-init"):
+        if state.config.system_init:
             return SIGRTMIN_3 if _blocks_signal(state.pid, SIGRTMIN_3) else int(signal.SIGPWR)
         return int(signal.SIGTERM)
 
@@ -299,7 +300,7 @@ class Manager:
 
     def on_exit(self, cid: str) -> None:
         """conmon's exit command: finalize, then apply the restart policy and --rm."""
-        if not (self.cdir(cid) / "state.json").exists():
+        if not self.paths.state_file(cid).exists():
             return  # already removed (rm -f): taking the lock would recreate its lock file
         with self.repo.lock(cid):
             try:
@@ -321,7 +322,7 @@ class Manager:
             state = state.model_copy(update={"restart_count": state.restart_count + 1})
             self.repo.save(state)
         time.sleep(delay)
-        if not (self.cdir(cid) / "state.json").exists():
+        if not self.paths.state_file(cid).exists():
             return  # removed during the back-off (do not recreate its lock file)
         with self.repo.lock(cid):
             state = self._sync(self.repo.load(cid), locked=True)
@@ -432,7 +433,7 @@ class Manager:
             cid = d.name.removeprefix(".rm-")
             try:
                 with self.repo.lock(cid, wait=False):
-                    if d.name.startswith(".rm-") or not (d / "state.json").exists():
+                    if d.name.startswith(".rm-") or not (d / STATE_FILE).exists():
                         storage.unmount_rootfs("overlay", d)
                         shutil.rmtree(d, ignore_errors=True)
                         with contextlib.suppress(FileNotFoundError):

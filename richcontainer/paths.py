@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from richcontainer.runroot import run_dir, runtime_root, store_root
+from richcontainer.runroot import CONTAINERS_DIR, NAMES_DIR, STATE_FILE, run_dir, runtime_root, store_root
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,17 @@ class StorePaths:
 
     @property
     def containers(self) -> Path:
-        return self.root / "containers"
+        return self.root / CONTAINERS_DIR
 
     def container_dir(self, cid: str) -> Path:
         return self.containers / cid
 
+    def state_file(self, cid: str) -> Path:
+        return self.container_dir(cid) / STATE_FILE
+
     @property
     def names(self) -> Path:
-        return self.root / "names"
+        return self.root / NAMES_DIR
 
     @property
     def locks(self) -> Path:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def default_lxcfs(cfg: ContainerConfig) -> bool:
-    return cfg.lxcfs if cfg.lxcfs is not None else cfg.init in ("systemd", "sbin-init")
+    return cfg.lxcfs if cfg.lxcfs is not None else cfg.system_init
 
 
 def plan_for(mgr: Manager, cfg: ContainerConfig, lower: Path) -> dict[str, object]:
@@ -28,7 +28,7 @@ def plan_for(mgr: Manager, cfg: ContainerConfig, lower: Path) -> dict[str, objec
     from compat.probe import host_facts
 
     guest = detect_guest(os.fspath(lower))
-    if cfg.init not in ("systemd", "sbin-init"):
+    if not cfg.system_init:
         guest = dataclasses.replace(guest, init="none")  # the image's init is not booted
     elif cfg.init == "systemd" and guest.init != "systemd":
         raise CompatRefused(f"--init systemd: the image has no systemd (its init is {guest.init})",

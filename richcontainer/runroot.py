@@ -6,6 +6,10 @@ import os
 import zlib
 
 DEFAULT_ROOT = "/var/lib/richcontainer"
+# A store's layout (StorePaths builds on these; the thin client's exec fast path reads them directly).
+NAMES_DIR = "names"  # NAMES_DIR/NAME is a symlink to the container's id
+CONTAINERS_DIR = "containers"  # CONTAINERS_DIR/ID/STATE_FILE is its record
+STATE_FILE = "state.json"
 
 
 def store_root() -> str:

@@ -108,3 +108,8 @@ class ContainerConfig(BaseModel):
             if (name := cap_name(c)) != "ALL" and name not in CAP_NAMES:
                 raise ValueError(f"unknown capability {c!r}")
         return v
+
+    @property
+    def system_init(self) -> bool:
+        """A whole init system is PID 1 (systemd or sysvinit): it boots, and stops on its own signal."""
+        return self.init in ("systemd", "sbin-init")

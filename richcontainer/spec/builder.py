@@ -48,7 +48,7 @@ def _mount(dest: str, typ: str, src: str, opts: str) -> oci.Mount:
 
 def process_args(inp: BuildInputs) -> list[str]:
     cfg = inp.config
-    if cfg.init in ("systemd", "sbin-init"):
+    if cfg.system_init:
         return ["/sbin/init", *inp.init_args]
     args = list(cfg.command or inp.image_cmd)
     if cfg.init == "tini":
@@ -56,18 +56,14 @@ def process_args(inp: BuildInputs) -> list[str]:
     return args
 
 
-def is_system_init(cfg: ContainerConfig) -> bool:
-    return cfg.init in ("systemd", "sbin-init")
-
-
 def environment(inp: BuildInputs) -> list[str]:
     env: dict[str, str] = {}
     for item in (D.DEFAULT_PATH, *inp.image_env, f"HOSTNAME={hostname(inp)}",
-                 *(["TERM=xterm"] if inp.config.tty or is_system_init(inp.config) else []),
+                 *(["TERM=xterm"] if inp.config.tty or inp.config.system_init else []),
                  *inp.extra_env, *inp.config.env):
         k, _, v = item.partition("=")
         env[k] = v
-    if is_system_init(inp.config):
+    if inp.config.system_init:
         env["container"] = "richcontainer"
         if inp.container_uuid:
             env["container_uuid"] = inp.container_uuid
@@ -105,7 +101,7 @@ def ungrantable_caps(cfg: ContainerConfig, host_caps: frozenset[str] | None) -> 
 
 def mounts(inp: BuildInputs) -> list[oci.Mount]:
     cfg = inp.config
-    system = is_system_init(cfg)
+    system = cfg.system_init
     cg_opts = "nosuid,noexec,nodev,relatime," + ("rw" if system and inp.cgroupns else "ro")
     out = [
         _mount("/proc", "proc", "proc", "nosuid,noexec,nodev"),
@@ -200,7 +196,7 @@ def build_spec(inp: BuildInputs) -> oci.Spec:
     cfg = inp.config
     caps = capabilities(cfg, inp.host_caps)
     proc = oci.Process(
-        terminal=cfg.tty or is_system_init(cfg),
+        terminal=cfg.tty or cfg.system_init,
         user=oci.User(uid=inp.uid, gid=inp.gid, additional_gids=list(inp.additional_gids) or None),
         args=process_args(inp), env=environment(inp), cwd=cfg.workdir or "/",
         capabilities=oci.Capabilities(bounding=caps, effective=caps, permitted=caps, inheritable=[], ambient=[]),

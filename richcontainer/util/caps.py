@@ -37,7 +37,7 @@ def host_bounding_caps() -> frozenset[str] | None:
     """What this process may give a container (a host without, say, CAP_SYS_RESOURCE in its
     bounding set cannot grant it; runc would fail with 'unable to apply caps'). None if unknown."""
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
+        with open("/proc/self/status", encoding="utf-8") as f:  # the codec Python has loaded already
             return parse_cap_bounding(f.read())
     except (OSError, ValueError):
         return None
