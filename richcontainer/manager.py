@@ -93,10 +93,11 @@ class Manager:
             state = state.model_copy(update={"status": Status(rs["status"]), "pid": pid,
                                              "pid_start": proc_start_ticks(pid) or 0,
                                              "monitor_pid": monitor_pid(self.cdir(state.id))})
+        elif act:
+            # Delete what the runtime only created, unmount, and run the poststop owed for the
+            # createRuntime hooks that ran (the network's lease and veth), as a failed start does.
+            return self._finalize_unlocked(state, clean_runtime=True)
         else:
-            if rs and act:
-                with contextlib.suppress(RichContainerError):
-                    self.runtime(state).delete(state.id)
             ex = read_exit(self.paths.exits, state.id)
             state = state.model_copy(update={"status": Status.EXITED, "pid": 0,
                                              "exit_code": ex[0] if ex else None,

@@ -84,12 +84,52 @@ def rc_root() -> Iterator[Path]:
     with contextlib.suppress(Exception):
         for cid in rc.ids():
             rc("rm", "-f", cid, check=False)
+    rc("network", "prune", check=False)
     rc("lxcfs", "stop", check=False)
     run = _runroot(root)
-    _stop_forkservers(run)
-    _unmount_below(root)
-    shutil.rmtree(root, ignore_errors=True)
-    shutil.rmtree(run, ignore_errors=True)
+    try:
+        leftovers = _reclaim_leftovers(root)  # without the CLI: a broken CLI must not leak into the host
+    finally:
+        _stop_forkservers(run)
+        _unmount_below(root)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(run, ignore_errors=True)
+    assert not leftovers, f"rm -f and network prune left these behind: {leftovers}"
+
+
+def _reclaim_leftovers(root: Path) -> list[str]:
+    """Remove what the CLI did not: the store's runtime containers (and their monitors), veths,
+    bridges and NAT entries. Returns what it had to remove."""
+    from hooks import nft
+    from hooks.network import veth_name
+    from richcontainer.monitor import monitors_of
+    from richcontainer.networks import NFT_TABLE, lease_dir
+    from richcontainer.paths import StorePaths
+
+    paths = StorePaths(root)
+    found = []
+    runc_root = paths.runc_root
+    for cid in sorted(os.listdir(runc_root)) if runc_root.is_dir() else []:
+        found.append(f"runtime container {cid[:12]}")
+        for pid in monitors_of(cid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        subprocess.run(["runc", "--root", str(runc_root), "delete", "--force", cid], capture_output=True,
+                       timeout=60, check=False)
+    for cfg_file in sorted((root / "networks").glob("*.json")):
+        cfg = json.loads(cfg_file.read_text())
+        with contextlib.suppress(OSError, ValueError):
+            leases = json.loads(Path(lease_dir(str(root)), f"{cfg['name']}.leases").read_text())["leases"]
+            for cid in leases:
+                found.append(f"lease of {cid[:12]} on {cfg['name']}")
+                subprocess.run(["ip", "link", "del", veth_name(cid)], capture_output=True, timeout=30, check=False)
+        if Path("/sys/class/net", cfg["bridge"]).exists():
+            found.append(f"bridge {cfg['bridge']}")
+            subprocess.run(["ip", "link", "del", cfg["bridge"]], capture_output=True, timeout=30, check=False)
+        if cfg["subnet"] in nft.list_table(NFT_TABLE).get("nets", []):
+            found.append(f"NAT entry {cfg['subnet']}")
+            nft.remove_network(NFT_TABLE, cfg["subnet"])
+    return found
 
 
 @pytest.fixture(scope="session")
