@@ -14,6 +14,8 @@ import pytest
 from corelib import (StoreSnapshot, assert_clean, cgroup_dirs, mounts_under, proc_alive, rc_argv,
                      runc_list, wait_until)
 
+from richcontainer.util.lock import is_locked
+
 pytestmark = pytest.mark.integration
 
 
@@ -32,11 +34,14 @@ def _why(rc, name: str, c: dict, rs: dict | None) -> str:  # noqa: ANN001
             f"runc_dir={(paths.runc_root / c['Id']).exists()} files={sorted(os.listdir(paths.container_dir(c['Id'])))}")
 
 
-def assert_truthful(rc, prefix: str) -> dict[str, dict]:  # noqa: ANN001
-    """`ps -a` exits 0, and what it says about containers named PREFIX* matches the system."""
+def assert_truthful(rc, prefix: str, settled: bool = True) -> dict[str, dict]:  # noqa: ANN001
+    """`ps -a` exits 0, and (SETTLED: nothing acts on them any more) what it says about containers
+    named PREFIX* matches the system."""
     p = rc("ps", "-a", "--format", "json", check=False)
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
     mine = {c["Names"]: c for c in json.loads(p.stdout) if c["Names"].startswith(prefix)}
+    if not settled:
+        return mine
     for name, c in mine.items():
         rs = runc_state(rc, c["Id"])
         if c["State"] == "running":
@@ -52,6 +57,45 @@ def assert_truthful(rc, prefix: str) -> dict[str, dict]:  # noqa: ANN001
         else:
             pytest.fail(f"{name}: unexpected state {c['State']}")
     return mine
+
+
+def _acting_on(paths, cids: list[str]) -> list[str]:  # noqa: ANN001
+    """Which of CIDS a command is still working on: its lock is held, a process other than a
+    monitor that has created the container names it (an exit command; runc create or start), or
+    its monitor is still creating it."""
+    busy = {cid for cid in cids if is_locked(paths.locks / f"{cid}.lock")}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        for cid in cids:
+            if cid.encode() in argv:
+                monitor = os.path.basename(argv[0]) == b"conmon"
+                if not monitor or not (paths.container_dir(cid) / "pidfile").exists():
+                    busy.add(cid)
+    return sorted(busy)
+
+
+def wait_settled(rc, prefix: str, timeout: float = 30) -> None:  # noqa: ANN001
+    """Wait until no command acts on the containers named PREFIX* (twice in a row, 50 ms apart).
+
+    A kill leaves work in flight: the runc start it spawned goes on, and Debian's conmon (2.1.6),
+    when the CLI died before reading the container's pid, exits and runs its exit command, which
+    repairs the container under its lock. `ps` meanwhile reports what it sees without acting."""
+    paths = StoreSnapshot(rc.root).paths
+    p = rc("ps", "-a", "--format", "json")
+    cids = [c["Id"] for c in json.loads(p.stdout) if c["Names"].startswith(prefix)]
+    quiet = 0
+    deadline = time.monotonic() + timeout
+    while quiet < 2:
+        busy = _acting_on(paths, cids)
+        quiet = 0 if busy else quiet + 1
+        assert time.monotonic() < deadline, f"still being worked on after {timeout}s: {busy}"
+        time.sleep(0.05)
 
 
 def test_cli_killed_mid_run(rc, base_image: str) -> None:  # noqa: ANN001
@@ -71,6 +115,8 @@ def test_cli_killed_mid_run(rc, base_image: str) -> None:  # noqa: ANN001
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+    assert_truthful(rc, "cr-kill-", settled=False)  # commands work while repairs are in flight
+    wait_settled(rc, "cr-kill-")
     states = assert_truthful(rc, "cr-kill-")
     # commands against the half-made containers work, and removing them leaves nothing
     ids = {name: c["Id"] for name, c in states.items()}
