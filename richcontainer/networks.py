@@ -95,7 +95,8 @@ def _read(root: str, name: str) -> dict | None:
         raise NetworkConfigError(f"network {name}: corrupt config file") from None
 
 
-def _all(root: str) -> list[dict]:
+def network_configs(root: str) -> list[dict]:
+    """The config of every network of the store at ROOT (none is created)."""
     try:
         names = sorted(n[:-5] for n in os.listdir(_dir(root)) if n.endswith(".json"))
     except FileNotFoundError:
@@ -104,7 +105,7 @@ def _all(root: str) -> list[dict]:
 
 
 def _pick_subnet(root: str) -> str:
-    taken = [ipaddress.IPv4Network(c["subnet"]) for c in _all(root)]
+    taken = [ipaddress.IPv4Network(c["subnet"]) for c in network_configs(root)]
     taken += [ipaddress.IPv4Network(DEFAULT_SUBNET)] + _host_routes()
     for cand in ipaddress.IPv4Network(AUTO_POOL).subnets(new_prefix=24):
         if not any(cand.overlaps(t) for t in taken):
@@ -124,7 +125,7 @@ def _create_unlocked(root: str, name: str, subnet: str | None, peers: bool) -> d
             raise NetworkConfigError(f"invalid subnet {subnet!r}: {e}") from None
         if net.prefixlen > 30:
             raise NetworkConfigError(f"subnet {subnet} is too small (at most /30)")
-        for c in _all(root):
+        for c in network_configs(root):
             if net.overlaps(ipaddress.IPv4Network(c["subnet"])):
                 raise NetworkConfigError(f"subnet {net} overlaps network {c['name']} ({c['subnet']})")
     else:
@@ -162,7 +163,8 @@ def get_network(root: str, name: str) -> dict:
         return _create_unlocked(root, name, DEFAULT_SUBNET if free else _pick_subnet(root), peers=False)
 
 
-def _leases(root: str, name: str) -> dict[str, dict]:
+def network_leases(root: str, name: str) -> dict[str, dict]:
+    """{container id: lease} of network NAME: the containers it has set up and not torn down."""
     try:
         with open(ipam.lease_path(lease_dir(root), name), encoding="utf-8") as f:
             return json.load(f).get("leases", {})
@@ -173,14 +175,14 @@ def _leases(root: str, name: str) -> dict[str, dict]:
 def list_networks(root: str) -> list[dict]:
     """Every network (the default one included) with the number of containers on it."""
     get_network(root, DEFAULT_NETWORK)
-    return [{**c, "containers": len(_leases(root, c["name"]))} for c in _all(root)]
+    return [{**c, "containers": len(network_leases(root, c["name"]))} for c in network_configs(root)]
 
 
 def inspect_network(root: str, name: str) -> dict:
     """Config of NAME plus its containers: {id: {ip, hostname, veth, ports}}."""
     cfg = get_network(root, name)
     leases = {cid: {k: r.get(k) for k in ("ip", "hostname", "veth", "ports")}
-              for cid, r in _leases(root, name).items()}
+              for cid, r in network_leases(root, name).items()}
     return {**cfg, "containers": leases}
 
 
@@ -200,7 +202,7 @@ def remove_network(root: str, name: str) -> None:
             raise NetworkNotFound(f"no such network: {name}")
         from hooks import network as hnet  # only here: removal tears links down
         hnet.prune(_hook_annotations(root, cfg))
-        users = _leases(root, name)
+        users = network_leases(root, name)
         if users:
             raise NetworkConflict(f"network {name} is in use by {len(users)} container(s): "
                                      + ", ".join(sorted(users)[:5]))
@@ -220,11 +222,11 @@ def prune(root: str) -> dict[str, list[str]]:
 
     out: dict[str, list[str]] = {}
     live_ips: set[str] = set()
-    for cfg in _all(root):
+    for cfg in network_configs(root):
         removed = hnet.prune(_hook_annotations(root, cfg))
         if removed:
             out[cfg["name"]] = removed
-        live_ips |= {r["ip"] for r in _leases(root, cfg["name"]).values()}
+        live_ips |= {r["ip"] for r in network_leases(root, cfg["name"]).values()}
         subnet = ipaddress.IPv4Network(cfg["subnet"])
         stale = [Port(hp, p, pr) for pr, hp, ip, p in nft.list_table(NFT_TABLE).get("ports", [])
                  if ipaddress.IPv4Address(ip) in subnet and ip not in live_ips]

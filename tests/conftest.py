@@ -103,7 +103,7 @@ def _reclaim_leftovers(root: Path) -> list[str]:
     from hooks import nft
     from hooks.network import veth_name
     from richcontainer.monitor import monitors_of
-    from richcontainer.networks import NFT_TABLE, lease_dir
+    from richcontainer.networks import NFT_TABLE, network_configs, network_leases
     from richcontainer.paths import StorePaths
 
     paths = StorePaths(root)
@@ -116,13 +116,10 @@ def _reclaim_leftovers(root: Path) -> list[str]:
                 os.kill(pid, signal.SIGKILL)
         subprocess.run(["runc", "--root", str(runc_root), "delete", "--force", cid], capture_output=True,
                        timeout=60, check=False)
-    for cfg_file in sorted((root / "networks").glob("*.json")):
-        cfg = json.loads(cfg_file.read_text())
-        with contextlib.suppress(OSError, ValueError):
-            leases = json.loads(Path(lease_dir(str(root)), f"{cfg['name']}.leases").read_text())["leases"]
-            for cid in leases:
-                found.append(f"lease of {cid[:12]} on {cfg['name']}")
-                subprocess.run(["ip", "link", "del", veth_name(cid)], capture_output=True, timeout=30, check=False)
+    for cfg in network_configs(str(root)):
+        for cid in network_leases(str(root), cfg["name"]):
+            found.append(f"lease of {cid[:12]} on {cfg['name']}")
+            subprocess.run(["ip", "link", "del", veth_name(cid)], capture_output=True, timeout=30, check=False)
         if Path("/sys/class/net", cfg["bridge"]).exists():
             found.append(f"bridge {cfg['bridge']}")
             subprocess.run(["ip", "link", "del", cfg["bridge"]], capture_output=True, timeout=30, check=False)

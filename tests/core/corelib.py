@@ -21,7 +21,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from hooks.network import veth_name  # noqa: E402
-from richcontainer.networks import lease_dir  # noqa: E402
+from richcontainer.networks import network_configs, network_leases  # noqa: E402
 from richcontainer.paths import StorePaths  # noqa: E402
 
 CGROUP_BASE = Path("/sys/fs/cgroup")
@@ -78,8 +78,8 @@ def assert_clean(rc, cid: str) -> None:  # noqa: ANN001
     assert not cdir.exists(), "container dir left"
     assert cid not in rc.ids()
     assert not (paths.exits / cid).exists(), "exit file left"
-    leased = [f.name for f in Path(lease_dir(str(paths.root))).glob("*.leases")
-              if cid in json.loads(f.read_text()).get("leases", {})]
+    root = str(paths.root)
+    leased = [cfg["name"] for cfg in network_configs(root) if cid in network_leases(root, cfg["name"])]
     assert not leased, f"network lease left in {leased}"
     assert not Path("/sys/class/net", veth_name(cid)).exists(), "host veth left"
     # conmon's exit command may still be running: give it a moment, then no lock file may remain

@@ -80,15 +80,13 @@ def _acting_on(paths, cids: list[str]) -> list[str]:  # noqa: ANN001
     return sorted(busy)
 
 
-def wait_settled(rc, prefix: str, timeout: float = 30) -> None:  # noqa: ANN001
-    """Wait until no command acts on the containers named PREFIX* (twice in a row, 50 ms apart).
+def wait_settled(rc, cids: list[str], timeout: float = 30) -> None:  # noqa: ANN001
+    """Wait until no command acts on containers CIDS (twice in a row, 50 ms apart).
 
     A kill leaves work in flight: the runc start it spawned goes on, and Debian's conmon (2.1.6),
     when the CLI died before reading the container's pid, exits and runs its exit command, which
     repairs the container under its lock. `ps` meanwhile reports what it sees without acting."""
     paths = StoreSnapshot(rc.root).paths
-    p = rc("ps", "-a", "--format", "json")
-    cids = [c["Id"] for c in json.loads(p.stdout) if c["Names"].startswith(prefix)]
     quiet = 0
     deadline = time.monotonic() + timeout
     while quiet < 2:
@@ -115,8 +113,8 @@ def test_cli_killed_mid_run(rc, base_image: str) -> None:  # noqa: ANN001
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    assert_truthful(rc, "cr-kill-", settled=False)  # commands work while repairs are in flight
-    wait_settled(rc, "cr-kill-")
+    in_flight = assert_truthful(rc, "cr-kill-", settled=False)  # commands work while repairs are in flight
+    wait_settled(rc, [c["Id"] for c in in_flight.values()])
     states = assert_truthful(rc, "cr-kill-")
     # commands against the half-made containers work, and removing them leaves nothing
     ids = {name: c["Id"] for name, c in states.items()}
